@@ -1,0 +1,90 @@
+// The Entry: one API call as kubectl-tap prints it, one JSON object a line. Its JSON Schema
+// is docs/entry.schema.json and its reference docs/entries.md; change all three together.
+// Dissectors produce a Call (what they know); the engine turns it into an Entry by adding
+// identity, time and endpoints, so that every protocol's entries look alike.
+
+export type ProtocolName = 'http' | 'grpc' | 'redis' | 'kafka' | 'amqp' | 'dns' | 'tls';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  /** Filled in by the cluster name resolver when the address belongs to a known object. */
+  name?: string;
+  namespace?: string;
+  kind?: 'pod' | 'service' | 'node' | 'external';
+  workload?: string;
+  service?: string;
+  node?: string;
+}
+
+/** What a dissector knows about one call; see makeEntry. */
+export interface Call {
+  protocol: ProtocolName;
+  startMicros: number;
+  /** When the response was complete; null when no response was seen. */
+  endMicros: number | null;
+  request: Record<string, unknown>;
+  response: Record<string, unknown> | null;
+  summary: string;
+  /** Why the call failed at the protocol level (stream reset, connection closed before the reply). */
+  error?: string;
+  /** Part of the call was lost to a capture gap or an unknown header table. */
+  incomplete?: boolean;
+  /** The call was initiated by the connection's server side (AMQP basic.deliver, Redis push). */
+  fromServer?: boolean;
+}
+
+export interface Entry {
+  id: string;
+  timestamp: string;
+  elapsedMs: number | null;
+  protocol: ProtocolName;
+  src: Endpoint;
+  dst: Endpoint;
+  request: Record<string, unknown>;
+  response: Record<string, unknown> | null;
+  summary: string;
+  error?: string;
+  incomplete?: boolean;
+  /** Name of the node (tapper) that captured the call, set by the fan-in. */
+  node?: string;
+}
+
+/** Entry ids: a per-process random prefix and a counter, unique across the nodes of one tap. */
+const idPrefix = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+let idCounter = 0;
+
+export function nextEntryId(): string {
+  idCounter += 1;
+  return `${idPrefix}-${idCounter.toString(36).padStart(6, '0')}`;
+}
+
+/** ISO-8601 UTC with microseconds: 2026-11-26T00:16:23.123456Z. */
+export function isoMicros(tsMicros: number): string {
+  const millis = Math.floor(tsMicros / 1000);
+  const iso = new Date(millis).toISOString(); // ...SS.mmmZ
+  const micros = String(Math.floor(tsMicros - millis * 1000)).padStart(3, '0');
+  return `${iso.slice(0, -1)}${micros}Z`;
+}
+
+export function makeEntry(
+  call: Call,
+  client: { ip: string; port: number },
+  server: { ip: string; port: number },
+): Entry {
+  const entry: Entry = {
+    id: nextEntryId(),
+    timestamp: isoMicros(call.startMicros),
+    elapsedMs:
+      call.endMicros === null ? null : Math.round(Math.max(0, call.endMicros - call.startMicros)) / 1000,
+    protocol: call.protocol,
+    src: call.fromServer ? { ip: server.ip, port: server.port } : { ip: client.ip, port: client.port },
+    dst: call.fromServer ? { ip: client.ip, port: client.port } : { ip: server.ip, port: server.port },
+    request: call.request,
+    response: call.response,
+    summary: call.summary,
+  };
+  if (call.error !== undefined) entry.error = call.error;
+  if (call.incomplete) entry.incomplete = true;
+  return entry;
+}

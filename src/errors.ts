@@ -1,0 +1,17 @@
+// Typed errors raised by src/. cmd/ maps them to one stderr line and an exit code:
+// UsageError -> 2, everything else -> 1.
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A capture file that is not pcap/pcapng, or is truncated or corrupt at `offset`. */
+export class CaptureFormatError extends Error {
+  override name = 'CaptureFormatError';
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} at byte offset ${offset}`);
+  }
+}

@@ -1,0 +1,46 @@
+// How every protocol shows a payload: UTF-8 text when it is text, base64 otherwise, cut at
+// --max-body with the cut flagged, and the exact size always given.
+
+export interface RenderedBody {
+  body: string | null;
+  /** Present only for binary payloads; text bodies are plain UTF-8 strings. */
+  bodyEncoding?: 'base64';
+  bodyTruncated?: true;
+  bodySize: number;
+}
+
+export function renderBody(bytes: Buffer | null, maxBody: number): RenderedBody {
+  if (bytes === null || bytes.length === 0) return { body: bytes === null ? null : '', bodySize: 0 };
+  const kept = bytes.length > maxBody ? bytes.subarray(0, maxBody) : bytes;
+  const out: RenderedBody = isText(kept)
+    ? { body: kept.toString('utf8'), bodySize: bytes.length }
+    : { body: kept.toString('base64'), bodyEncoding: 'base64', bodySize: bytes.length };
+  if (kept.length < bytes.length) out.bodyTruncated = true;
+  return out;
+}
+
+/**
+ * Text means valid UTF-8 without control bytes other than tab, CR, LF and FF. A multi-byte
+ * character cut by the --max-body limit at the very end still counts as text.
+ */
+export function isText(bytes: Buffer): boolean {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) return false;
+      if (b === 0x7f) return false;
+      i += 1;
+      continue;
+    }
+    const extra = b >= 0xf0 && b <= 0xf4 ? 3 : b >= 0xe0 ? 2 : b >= 0xc2 && b < 0xe0 ? 1 : -1;
+    if (extra < 0 || b > 0xf4) return false;
+    for (let k = 1; k <= extra; k++) {
+      if (i + k >= n) return true; // cut mid-character by the limit
+      if ((bytes[i + k] & 0xc0) !== 0x80) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
