@@ -1,0 +1,30 @@
+// kubectl-tap's entry point: kubectl finds `kubectl-tap` on PATH and runs it for
+// `kubectl tap ...`. Commands only parse flags and map errors to exit codes; each loads its
+// engine lazily so that `kubectl tap --help` stays fast.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { readCommand } from './read.js';
+import { versionCommand } from './version.js';
+import { EXIT_USAGE, reportAndExit } from './exit.js';
+import { STDIN_ARG } from './flags.js';
+
+const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
+
+await yargs(argv)
+  .scriptName('kubectl tap')
+  .usage('$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+  .command(readCommand)
+  .command(versionCommand)
+  .demandCommand(1, 'say which command to run; see --help')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version(false)
+  .wrap(Math.min(100, process.stdout.columns || 100))
+  .fail((message, error) => {
+    if (error) reportAndExit(error);
+    process.stderr.write(`kubectl tap: ${message} (see 'kubectl tap --help')\n`);
+    process.exit(EXIT_USAGE);
+  })
+  .parseAsync();

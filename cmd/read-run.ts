@@ -1,0 +1,62 @@
+// The read command's body, loaded only when `read` runs (keeps --help fast).
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { engineOptions } from '../src/engine.js';
+import { UsageError } from '../src/errors.js';
+import { readCapture } from '../src/read-capture.js';
+import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
+import { Stats } from '../src/stats.js';
+import { compileFilter } from '../src/sink/filter.js';
+import { LineOutput } from '../src/sink/output.js';
+import { printerFor, type OutputMode } from '../src/sink/printers.js';
+
+export interface ReadRequest {
+  file: string;
+  filter?: string;
+  output: OutputMode;
+  maxBody: number;
+  maxMessages: number;
+  redact: boolean;
+  redactHeaders: string[];
+  protoPaths: string[];
+  quiet: boolean;
+}
+
+export async function runRead(req: ReadRequest): Promise<void> {
+  const filterStats = new Stats();
+  // Everything that can be wrong with the flags fails before any input is read.
+  const filter = req.filter === undefined ? undefined : compileFilter(req.filter, filterStats);
+  if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
+  for (const path of req.protoPaths) {
+    await access(path).catch(() => {
+      throw new UsageError(`--proto ${path}: no such file or folder`);
+    });
+  }
+  if (req.file !== '-') {
+    await access(req.file).catch(() => {
+      throw new UsageError(`${req.file}: no such file`);
+    });
+  }
+
+  const options = engineOptions({
+    maxBody: req.maxBody,
+    maxMessages: req.maxMessages,
+    redact: req.redact,
+    redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...req.redactHeaders.map((h) => h.toLowerCase())]),
+    protoPaths: req.protoPaths,
+  });
+  const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: 1024 * 1024 });
+  const output = new LineOutput(process.stdout);
+  const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
+  const result = await readCapture(input, options, { output, printer, filter });
+  if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
+}
+
+/** One line of figures, then one line of what was dropped or malformed, if anything was. */
+function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {
+  const filtered = entries - written;
+  let text = `kubectl tap: ${frames} frames, ${entries} entries${filtered > 0 ? `, ${filtered} filtered out` : ''}\n`;
+  const notable = Object.entries(stats).filter(([name]) => /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported/i.test(name));
+  if (notable.length > 0) text += `kubectl tap: ${notable.map(([k, v]) => `${k}=${v}`).join(' ')}\n`;
+  return text;
+}

@@ -1,0 +1,68 @@
+// The engine: frames in, entries out. One instance per capture source (a file, a live
+// interface); it runs the same in `kubectl tap read`, in the tapper and in the tests.
+// frames -> PacketDecoder -> TcpAssembler / UdpFlows -> dissectors -> Call -> Entry.
+
+import type { Frame } from './capture/frame.js';
+import { PacketDecoder } from './decode/decoder.js';
+import { makeEntry, type Call, type Entry } from './entry.js';
+import { openConnection } from './protocols/dispatch.js';
+import type { EngineOptions } from './protocols/types.js';
+import { UdpFlows } from './protocols/udp-flows.js';
+import { DEFAULT_REDACTED_HEADERS, redactEntry } from './redact.js';
+import { Stats } from './stats.js';
+import { TcpAssembler, type TcpLimits } from './tcp/assembler.js';
+
+export const DEFAULT_MAX_BODY = 64 * 1024;
+
+export function engineOptions(partial: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    maxBody: DEFAULT_MAX_BODY,
+    maxMessages: 100,
+    redact: true,
+    redactHeaders: new Set(DEFAULT_REDACTED_HEADERS),
+    protoPaths: [],
+    ...partial,
+  };
+}
+
+export class Engine {
+  readonly stats = new Stats();
+  private readonly decoder: PacketDecoder;
+  private readonly tcp: TcpAssembler;
+  private readonly udp: UdpFlows;
+  private lastTs = 0;
+
+  constructor(
+    readonly options: EngineOptions,
+    private readonly onEntry: (entry: Entry) => void,
+    tcpLimits: Partial<TcpLimits> = {},
+  ) {
+    const emit = (call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }) =>
+      this.emit(call, client, server);
+    this.decoder = new PacketDecoder(this.stats);
+    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit), this.stats, tcpLimits);
+    this.udp = new UdpFlows(options, this.stats, emit);
+  }
+
+  handleFrame(frame: Frame): void {
+    this.stats.add('engine.frames');
+    const packet = this.decoder.decode(frame);
+    if (!packet) return;
+    if (packet.tsMicros > this.lastTs) this.lastTs = packet.tsMicros;
+    if (packet.transport === 'tcp') this.tcp.push(packet);
+    else this.udp.push(packet);
+  }
+
+  /** End of input: every open connection and flow is flushed (pending requests emitted). */
+  finish(): void {
+    this.tcp.closeAll(this.lastTs);
+    this.udp.closeAll(this.lastTs);
+  }
+
+  private emit(call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }): void {
+    const entry = makeEntry(call, client, server);
+    if (this.options.redact) redactEntry(entry, this.options.redactHeaders);
+    this.stats.add(`entries.${entry.protocol}`);
+    this.onEntry(entry);
+  }
+}

@@ -1,0 +1,170 @@
+// Which dissector owns a TCP connection. Until one claims it, the first bytes of both
+// directions are kept (bounded) and offered to every dissector in registry order; the
+// winner gets them replayed in their original order, then the live stream. When the
+// capture joined mid-connection the client/server guess of the reassembler can be wrong,
+// so the probe is also tried the other way round and the directions flipped if that wins.
+
+import type { Call } from '../entry.js';
+import type { Stats } from '../stats.js';
+import { tcpDissectorByName, tcpDissectors } from './registry.js';
+import type { Dir, EngineOptions, Probe, StreamContext, StreamParser, TcpDissector } from './types.js';
+
+export interface ConnectionEnds {
+  client: { ip: string; port: number };
+  server: { ip: string; port: number };
+  midstream: boolean;
+}
+
+/** Bytes kept per direction while no dissector has decided. */
+const PROBE_LIMIT = 16 * 1024;
+
+type Pending = { kind: 'data'; dir: Dir; data: Buffer; ts: number } | { kind: 'gap'; dir: Dir; missing: number; ts: number };
+
+export function openConnection(
+  ends: ConnectionEnds,
+  options: EngineOptions,
+  stats: Stats,
+  emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
+): StreamParser {
+  return new DetectingParser(ends, options, stats, emit);
+}
+
+class DetectingParser implements StreamParser {
+  private readonly pending: Pending[] = [];
+  private readonly probe: [Buffer[], Buffer[]] = [[], []];
+  private readonly probeBytes: [number, number] = [0, 0];
+  private parser: StreamParser | null = null;
+  private flipped = false;
+  private gaveUp = false;
+
+  constructor(
+    private readonly ends: ConnectionEnds,
+    private readonly options: EngineOptions,
+    private readonly stats: Stats,
+    private readonly emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
+  ) {}
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    if (this.parser) return this.parser.onData(this.flipped ? flip(dir) : dir, data, ts);
+    if (this.gaveUp) return void this.stats.add('engine.unclaimedBytes', data.length);
+    const copy = Buffer.from(data);
+    this.pending.push({ kind: 'data', dir, data: copy, ts });
+    if (this.probeBytes[dir] < PROBE_LIMIT) {
+      this.probe[dir].push(copy);
+      this.probeBytes[dir] += copy.length;
+    }
+    this.tryDetect();
+  }
+
+  onGap(dir: Dir, missing: number, ts: number): void {
+    if (this.parser) return this.parser.onGap(this.flipped ? flip(dir) : dir, missing, ts);
+    if (this.gaveUp) return;
+    this.pending.push({ kind: 'gap', dir, missing, ts });
+  }
+
+  onEnd(ts: number): void {
+    if (this.parser) return this.parser.onEnd(ts);
+    if (!this.gaveUp && this.pending.length > 0) {
+      // Last chance: a dissector that wanted more bytes may accept what there is.
+      this.tryDetect(true);
+      if (this.parser) return (this.parser as StreamParser).onEnd(ts);
+      this.stats.add('engine.unclaimedConnections');
+    }
+  }
+
+  private tryDetect(final = false): void {
+    const probe = this.makeProbe(false);
+    let choice = pick(probe, final);
+    if (choice.dissector === null && this.ends.midstream) {
+      const swapped = pick(this.makeProbe(true), final);
+      if (swapped.dissector) {
+        choice = swapped;
+        this.flipped = true;
+      } else if (swapped.undecided) choice.undecided = true;
+    }
+    if (choice.dissector) return this.start(choice.dissector);
+    const full = this.probeBytes[0] >= PROBE_LIMIT || this.probeBytes[1] >= PROBE_LIMIT;
+    if (!choice.undecided || full || final) this.giveUp();
+  }
+
+  private makeProbe(swap: boolean): Probe {
+    const c = swap ? 1 : 0;
+    return {
+      client: concat(this.probe[c]),
+      server: concat(this.probe[1 - c]),
+      clientPort: swap ? this.ends.server.port : this.ends.client.port,
+      serverPort: swap ? this.ends.client.port : this.ends.server.port,
+      midstream: this.ends.midstream,
+    };
+  }
+
+  private start(dissector: TcpDissector): void {
+    const ctx = this.context();
+    this.stats.add(`engine.connections.${dissector.name}`);
+    this.parser = dissector.create(ctx);
+    const replay = this.pending.splice(0);
+    this.probe[0].length = this.probe[1].length = 0;
+    for (const p of replay) {
+      const dir = this.flipped ? flip(p.dir) : p.dir;
+      if (p.kind === 'data') this.parser.onData(dir, p.data, p.ts);
+      else this.parser.onGap(dir, p.missing, p.ts);
+    }
+  }
+
+  private giveUp(): void {
+    this.gaveUp = true;
+    this.stats.add('engine.unclaimedConnections');
+    for (const p of this.pending) if (p.kind === 'data') this.stats.add('engine.unclaimedBytes', p.data.length);
+    this.pending.length = 0;
+    this.probe[0].length = this.probe[1].length = 0;
+  }
+
+  private context(): StreamContext {
+    const client = this.flipped ? this.ends.server : this.ends.client;
+    const server = this.flipped ? this.ends.client : this.ends.server;
+    const ctx: StreamContext = {
+      client,
+      server,
+      midstream: this.ends.midstream,
+      options: this.options,
+      stats: this.stats,
+      emit: (call) => this.emit(call, client, server),
+      switchTo: (protocol, init) => {
+        const next = tcpDissectorByName(protocol);
+        if (!next) return null;
+        this.stats.add(`engine.upgrades.${protocol}`);
+        this.parser = next.create(ctx, init);
+        return this.parser;
+      },
+    };
+    return ctx;
+  }
+}
+
+function pick(probe: Probe, final: boolean): { dissector: TcpDissector | null; undecided: boolean } {
+  let undecided = false;
+  for (const d of tcpDissectors) {
+    let verdict;
+    try {
+      verdict = d.detect(probe);
+    } catch {
+      verdict = 'no'; // a detector must not throw; treat it as a refusal
+    }
+    if (verdict === 'yes') return { dissector: d, undecided: false };
+    // Registry order is priority: an earlier dissector still undecided wins over a later 'yes'
+    // only once it decides, so stop here and wait for more bytes (unless input ended).
+    if (verdict === 'more') {
+      undecided = true;
+      if (!final) return { dissector: null, undecided };
+    }
+  }
+  return { dissector: null, undecided };
+}
+
+function concat(parts: Buffer[]): Buffer {
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+function flip(dir: Dir): Dir {
+  return dir === 0 ? 1 : 0;
+}

@@ -1,0 +1,68 @@
+// `kubectl tap read`: a capture stream through the engine, the filter and a printer.
+// Entries are produced synchronously while a chunk of the file is parsed, and the JSONata
+// filter is asynchronous, so input is gated: the next chunk is read only once the entries of
+// the previous one are filtered and written. That bounds memory and keeps entry order.
+// On a truncated or corrupt file, the entries found so far are written before the error.
+
+import { Readable } from 'node:stream';
+import { readCaptureStream } from './capture/file-reader.js';
+import { Engine } from './engine.js';
+import type { Entry } from './entry.js';
+import type { EngineOptions } from './protocols/types.js';
+import type { EntryFilter } from './sink/filter.js';
+import type { LineOutput } from './sink/output.js';
+import type { Printer } from './sink/printers.js';
+
+export interface ReadResult {
+  frames: number;
+  entries: number;
+  written: number;
+  stats: Record<string, number>;
+}
+
+export async function readCapture(
+  input: NodeJS.ReadableStream,
+  options: EngineOptions,
+  sink: { output: LineOutput; printer: Printer; filter?: EntryFilter },
+): Promise<ReadResult> {
+  const pending: Entry[] = [];
+  const engine = new Engine(options, (entry) => pending.push(entry));
+  let entries = 0;
+  let written = 0;
+
+  const drain = async (): Promise<void> => {
+    while (pending.length > 0) {
+      const batch = pending.splice(0);
+      entries += batch.length;
+      for (const entry of batch) {
+        if (sink.filter && !(await sink.filter.matches(entry))) continue;
+        sink.output.writeLine(sink.printer(entry));
+        written += 1;
+      }
+    }
+    await sink.output.flush();
+  };
+
+  async function* gated(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      await drain();
+      if (sink.output.isClosed) return;
+      yield chunk;
+    }
+  }
+
+  let failure: unknown = null;
+  let frames = 0;
+  try {
+    const result = await readCaptureStream(Readable.from(gated(input as AsyncIterable<Buffer>)), (frame) =>
+      engine.handleFrame(frame),
+    );
+    frames = result.frames;
+  } catch (err) {
+    failure = err;
+  }
+  engine.finish();
+  await drain();
+  if (failure) throw failure;
+  return { frames, entries, written, stats: engine.stats.toJSON() };
+}
