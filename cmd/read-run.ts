@@ -27,10 +27,9 @@ export async function runRead(req: ReadRequest): Promise<void> {
   // Everything that can be wrong with the flags fails before any input is read.
   const filter = req.filter === undefined ? undefined : compileFilter(req.filter, filterStats);
   if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
-  for (const path of req.protoPaths) {
-    await access(path).catch(() => {
-      throw new UsageError(`--proto ${path}: no such file or folder`);
-    });
+  if (req.protoPaths.length > 0) {
+    const { loadProtos } = await import('../src/protocols/grpc/protos.js');
+    loadProtos(req.protoPaths); // cached: the engine's gRPC decoder gets the same index
   }
   if (req.file !== '-') {
     await access(req.file).catch(() => {

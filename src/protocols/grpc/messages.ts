@@ -1,0 +1,81 @@
+// Turns the raw gRPC messages of one direction into entry items: decompressed when their
+// flag says so (grpc-encoding gzip, deflate), decoded by name when the call's method is known
+// from --proto, else (or when the bytes do not fit the schema) as a field-number tree.
+
+import { gunzipSync, inflateSync } from 'node:zlib';
+import type protobuf from 'protobufjs';
+import { renderBody } from '../body.js';
+import type { RawMessage } from './framing.js';
+import { MAX_KEPT_MESSAGE } from './framing.js';
+import { decodeSchemaless } from './schemaless.js';
+
+export interface MessageItem {
+  /** Bytes on the wire, without the 5-byte prefix. */
+  size: number;
+  compressed?: true;
+  /** Fully-qualified message type, when decoded with the schema. */
+  type?: string;
+  /** The decoded message: by field name with a schema, else a field-number tree. */
+  value?: unknown;
+  /** Why the schema did not fit (the value is then a field-number tree). */
+  schemaError?: string;
+  /** Not decodable (not protobuf, not kept, or decompression failed): raw bytes as renderBody shows them. */
+  body?: string | null;
+  bodyEncoding?: 'base64';
+  bodyTruncated?: true;
+  decodeError?: string;
+}
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, defaults: false };
+
+export function renderMessages(
+  raw: readonly RawMessage[],
+  encoding: string | undefined,
+  type: protobuf.Type | undefined,
+  maxBody: number,
+): MessageItem[] {
+  return raw.map((message) => renderMessage(message, encoding, type, maxBody));
+}
+
+function renderMessage(message: RawMessage, encoding: string | undefined, type: protobuf.Type | undefined, maxBody: number): MessageItem {
+  const item: MessageItem = { size: message.size };
+  if (message.compressed) item.compressed = true;
+  if (message.bytes === null) {
+    item.body = null;
+    item.decodeError = 'message not kept (too large or over the connection budget)';
+    return item;
+  }
+  let bytes = message.bytes;
+  if (message.compressed) {
+    const name = (encoding ?? 'identity').trim().toLowerCase();
+    try {
+      if (name === 'gzip') bytes = gunzipSync(bytes, { maxOutputLength: MAX_KEPT_MESSAGE });
+      else if (name === 'deflate') bytes = inflateSync(bytes, { maxOutputLength: MAX_KEPT_MESSAGE });
+      else throw new Error(`unsupported grpc-encoding ${name}`);
+    } catch (err) {
+      Object.assign(item, renderBody(bytes, maxBody));
+      item.decodeError = (err as Error).message;
+      return item;
+    }
+  }
+  if (type !== undefined) {
+    try {
+      const decoded = type.decode(bytes);
+      // Fields the schema does not know are skipped by decode; re-encoding shows they existed.
+      if (type.encode(decoded).finish().length !== bytes.length) throw new Error(`message has fields ${type.name} does not declare`);
+      item.type = type.fullName.replace(/^\./, '');
+      item.value = type.toObject(decoded, TO_OBJECT);
+      return item;
+    } catch (err) {
+      item.schemaError = `does not fit ${type.fullName.replace(/^\./, '')}: ${(err as Error).message}`;
+    }
+  }
+  const tree = decodeSchemaless(bytes);
+  if (tree !== null) {
+    item.value = tree;
+    return item;
+  }
+  Object.assign(item, renderBody(bytes, maxBody));
+  item.decodeError = 'not a protobuf message';
+  return item;
+}

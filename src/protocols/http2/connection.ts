@@ -1,0 +1,407 @@
+// One HTTP/2 connection seen passively: two frame readers (one per direction), one HPACK
+// context per direction, SETTINGS bookkeeping for header table sizes, and the open streams.
+// A stream becomes one entry (http, or grpc by content-type) when the server ends it, when
+// either side resets it, when GOAWAY says it was never processed, or when the connection ends.
+
+import type { Dir, StreamContext, StreamParser } from '../types.js';
+import { GrpcMessageReader } from '../grpc/framing.js';
+import { buildGrpcCall, isGrpcContentType } from '../grpc/call.js';
+import { BodyCollector } from './body-collector.js';
+import { ByteBudget } from './budget.js';
+import { FrameReader, type FrameHandler } from './frame-reader.js';
+import { Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
+import { HpackContext } from './hpack.js';
+import { buildHttpCall } from './http-entry.js';
+import { fieldValue, newStream, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
+
+/** Streams tracked at once per connection; more are counted and not reported. */
+export const MAX_OPEN_STREAMS = 1000;
+/** Largest header block (HEADERS + CONTINUATION) we assemble. */
+const MAX_HEADER_BLOCK = 256 * 1024;
+/** Compressed bodies kept so they can be decoded (identity bodies keep only --max-body). */
+const MAX_ENCODED_KEPT = 8 * 1024 * 1024;
+
+export interface Http2Init {
+  upgradeRequest?: UpgradeRequest;
+  startMicros?: number;
+}
+
+interface PendingBlock {
+  streamId: number;
+  endStream: boolean;
+  promisedId: number;
+  chunks: Buffer[];
+  size: number;
+}
+
+export class Http2Connection implements StreamParser {
+  private readonly readers: [FrameReader, FrameReader];
+  private readonly hpack: [HpackContext, HpackContext];
+  private readonly streams = new Map<number, H2Stream>();
+  private readonly continuation: [PendingBlock | null, PendingBlock | null] = [null, null];
+  /** Header table sizes each side announced in SETTINGS, waiting for the peer's ACK. */
+  private readonly pendingTableSizes: [(number | undefined)[], (number | undefined)[]] = [[], []];
+  private readonly budget = new ByteBudget();
+  /** Highest stream id seen: frames of lower ids not in `streams` belong to streams already reported. */
+  private highestStreamId = 0;
+
+  constructor(
+    private readonly ctx: StreamContext,
+    init?: Http2Init,
+  ) {
+    const midstream = ctx.midstream;
+    this.hpack = [new HpackContext(!midstream), new HpackContext(!midstream)];
+    this.readers = [
+      new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface'),
+      new FrameReader(this.handlerFor(1), ctx.stats, midstream ? 'resync' : 'frames'),
+    ];
+    if (init?.upgradeRequest !== undefined) this.startUpgraded(init.upgradeRequest, init.startMicros ?? 0);
+  }
+
+  onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    try {
+      this.readers[dir].push(data, tsMicros);
+    } catch (err) {
+      // Our own invariant broke on odd input: count it, and resynchronise this direction.
+      this.ctx.stats.add('http2.internalErrors');
+      this.readers[dir].gap(Number.MAX_SAFE_INTEGER, tsMicros);
+    }
+  }
+
+  onGap(dir: Dir, missing: number, tsMicros: number): void {
+    try {
+      this.readers[dir].gap(missing, tsMicros);
+    } catch {
+      this.ctx.stats.add('http2.internalErrors');
+    }
+  }
+
+  onEnd(tsMicros: number): void {
+    for (const stream of [...this.streams.values()]) {
+      if (stream.resetCode === undefined && stream.error === undefined && !stream.response.ended) {
+        stream.error = stream.response.fields === null ? 'connection closed before the response' : 'connection closed during the response';
+      }
+      this.emit(stream, tsMicros);
+    }
+  }
+
+  private startUpgraded(request: UpgradeRequest, startMicros: number): void {
+    const stream = newStream(1, startMicros);
+    stream.upgradeRequest = request;
+    stream.request.ended = true;
+    stream.grpc = false;
+    this.streams.set(1, stream);
+    // HTTP2-Settings carries the client's SETTINGS, acknowledged by the 101 itself.
+    const settings = request.headers['http2-settings'];
+    if (settings !== undefined) {
+      const size = headerTableSize(Buffer.from(settings, 'base64url'));
+      if (size !== undefined) this.hpack[1].applySettingsTableSize(size);
+    }
+  }
+
+  private handlerFor(dir: Dir): FrameHandler {
+    return {
+      onFrame: (header, payload, ts) => this.onFrame(dir, header, payload, ts),
+      onDataPiece: (streamId, piece) => this.onDataPiece(dir, streamId, piece),
+      onDataEnd: (streamId, endStream, ts) => {
+        if (this.continuation[dir] !== null) this.abandonBlock(dir);
+        if (endStream) this.endHalf(dir, streamId, ts);
+      },
+      onLost: (streamId, headerBlockLost) => this.onLost(dir, streamId, headerBlockLost),
+    };
+  }
+
+  private onFrame(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
+    const type = header.type;
+    if (this.continuation[dir] !== null && type !== FrameType.Continuation) this.abandonBlock(dir);
+    switch (type) {
+      case FrameType.Headers:
+      case FrameType.PushPromise:
+        this.onHeaderFrame(dir, header, payload, ts);
+        return;
+      case FrameType.Continuation:
+        this.onContinuation(dir, header, payload, ts);
+        return;
+      case FrameType.RstStream:
+        if (payload.length === 4) this.onReset(dir, header.streamId, payload.readUInt32BE(0), ts);
+        else this.ctx.stats.add('http2.malformedFrames');
+        return;
+      case FrameType.Settings:
+        this.onSettings(dir, header, payload);
+        return;
+      case FrameType.GoAway:
+        if (payload.length >= 8) this.onGoAway(dir, payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4), ts);
+        else this.ctx.stats.add('http2.malformedFrames');
+        return;
+      default:
+        // PRIORITY, PING, WINDOW_UPDATE and extension frames say nothing about calls.
+        return;
+    }
+  }
+
+  private onHeaderFrame(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
+    let start = 0;
+    let padding = 0;
+    if ((header.flags & Flag.Padded) !== 0) {
+      padding = payload.length > 0 ? payload[0] : 0;
+      start = 1;
+    }
+    let promisedId = 0;
+    if (header.type === FrameType.Headers && (header.flags & Flag.Priority) !== 0) start += 5;
+    if (header.type === FrameType.PushPromise) {
+      if (payload.length >= start + 4) promisedId = payload.readUInt32BE(start) & 0x7fffffff;
+      start += 4;
+    }
+    const end = payload.length - padding;
+    if (end < start) {
+      this.ctx.stats.add('http2.malformedFrames');
+      this.onLost(dir, header.streamId, true);
+      return;
+    }
+    const fragment = payload.subarray(start, end);
+    const block: PendingBlock = {
+      streamId: header.streamId,
+      endStream: header.type === FrameType.Headers && (header.flags & Flag.EndStream) !== 0,
+      promisedId,
+      chunks: [fragment],
+      size: fragment.length,
+    };
+    if ((header.flags & Flag.EndHeaders) !== 0) {
+      this.onHeaderBlock(dir, block, fragment, ts);
+      return;
+    }
+    // The fragment is only valid during this call: keep a copy until END_HEADERS.
+    block.chunks = [Buffer.from(fragment)];
+    this.continuation[dir] = block;
+  }
+
+  private onContinuation(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
+    const block = this.continuation[dir];
+    if (block === null || block.streamId !== header.streamId) {
+      this.ctx.stats.add('http2.strayContinuation');
+      this.abandonBlock(dir);
+      return;
+    }
+    block.size += payload.length;
+    if (block.size > MAX_HEADER_BLOCK) {
+      this.ctx.stats.add('http2.headerBlocksTooLarge');
+      this.abandonBlock(dir);
+      return;
+    }
+    block.chunks.push(Buffer.from(payload));
+    if ((header.flags & Flag.EndHeaders) !== 0) {
+      this.continuation[dir] = null;
+      this.onHeaderBlock(dir, block, Buffer.concat(block.chunks), ts);
+    }
+  }
+
+  /** A header block we will never see whole: the HPACK table of that direction is unknown now. */
+  private abandonBlock(dir: Dir): void {
+    const block = this.continuation[dir];
+    this.continuation[dir] = null;
+    this.hpack[dir].distrust();
+    if (block !== null) this.markIncomplete(dir, block.streamId);
+  }
+
+  private onHeaderBlock(dir: Dir, block: PendingBlock, bytes: Buffer, ts: number): void {
+    let fields: [string, string][];
+    let incomplete: boolean;
+    try {
+      ({ fields, incomplete } = this.hpack[dir].decode(bytes));
+    } catch {
+      this.ctx.stats.add('http2.hpackErrors');
+      this.hpack[dir].distrust();
+      fields = [];
+      incomplete = true;
+    }
+    if (incomplete) this.ctx.stats.add('http2.headerBlocksIncomplete');
+    if (block.promisedId !== 0) {
+      this.onPushPromise(block.promisedId, fields, incomplete, ts);
+      return;
+    }
+    if (dir === 0) this.onRequestHeaders(block, fields, incomplete, ts);
+    else this.onResponseHeaders(block, fields, incomplete, ts);
+  }
+
+  private onRequestHeaders(block: PendingBlock, fields: [string, string][], incomplete: boolean, ts: number): void {
+    let stream = this.streams.get(block.streamId);
+    if (stream === undefined) {
+      if (fieldValue(fields, ':method') === undefined && !incomplete) {
+        this.ctx.stats.add('http2.unpairedHeaders'); // trailers of a stream that began before the capture
+        return;
+      }
+      const created = this.createStream(block.streamId, ts);
+      if (created === null) return;
+      stream = created;
+      stream.request.fields = fields;
+      stream.request.headersIncomplete = incomplete;
+    } else if (stream.request.fields === null && stream.upgradeRequest === undefined) {
+      stream.request.fields = fields;
+      stream.request.headersIncomplete = incomplete;
+    } else {
+      stream.request.trailers = fields;
+      if (incomplete) stream.request.headersIncomplete = true;
+    }
+    if (block.endStream) stream.request.ended = true;
+  }
+
+  private onResponseHeaders(block: PendingBlock, fields: [string, string][], incomplete: boolean, ts: number): void {
+    const stream = this.streams.get(block.streamId);
+    if (stream === undefined) {
+      // Late frames of a stream already reported (after a reset) are normal; others began before the capture.
+      if (block.streamId > this.highestStreamId) this.ctx.stats.add('http2.unpairedResponses');
+      return;
+    }
+    const half = stream.response;
+    if (half.fields === null) {
+      const status = fieldValue(fields, ':status');
+      // 1xx responses are interim (100-continue, 103 early hints): wait for the final one.
+      if (status !== undefined && status.length === 3 && status[0] === '1') return;
+      half.fields = fields;
+      half.headersIncomplete = incomplete;
+    } else {
+      half.trailers = fields;
+      if (incomplete) half.headersIncomplete = true;
+    }
+    if (block.endStream) this.endHalf(1, stream.id, ts);
+  }
+
+  private onPushPromise(promisedId: number, fields: [string, string][], incomplete: boolean, ts: number): void {
+    const stream = this.createStream(promisedId, ts);
+    if (stream === null) return;
+    stream.pushed = true;
+    stream.request.fields = fields;
+    stream.request.headersIncomplete = incomplete;
+    stream.request.ended = true;
+  }
+
+  private createStream(id: number, ts: number): H2Stream | null {
+    if (this.streams.size >= MAX_OPEN_STREAMS) {
+      this.ctx.stats.add('http2.streamsDropped');
+      return null;
+    }
+    const stream = newStream(id, ts);
+    this.streams.set(id, stream);
+    if (id > this.highestStreamId) this.highestStreamId = id;
+    return stream;
+  }
+
+  private onDataPiece(dir: Dir, streamId: number, piece: Buffer): void {
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    const half = dir === 0 ? stream.request : stream.response;
+    if (half.payload === null) half.payload = this.payloadFor(stream, half);
+    half.payload.push(piece);
+  }
+
+  private payloadFor(stream: H2Stream, half: HalfStream): BodyCollector | GrpcMessageReader {
+    if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.budget, this.ctx.stats);
+    const encoded = fieldValue(half.fields, 'content-encoding');
+    const limit = encoded !== undefined && encoded !== 'identity' ? MAX_ENCODED_KEPT : this.ctx.options.maxBody;
+    return new BodyCollector(limit, this.budget, this.ctx.stats);
+  }
+
+  private isGrpc(stream: H2Stream): boolean {
+    if (stream.grpc === null) {
+      const contentType = fieldValue(stream.request.fields, 'content-type') ?? fieldValue(stream.response.fields, 'content-type');
+      stream.grpc =
+        contentType !== undefined
+          ? isGrpcContentType(contentType)
+          : stream.request.headersIncomplete && looksLikeGrpcPath(fieldValue(stream.request.fields, ':path'));
+    }
+    return stream.grpc;
+  }
+
+  private endHalf(dir: Dir, streamId: number, ts: number): void {
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    if (dir === 0) {
+      stream.request.ended = true;
+      return;
+    }
+    stream.response.ended = true;
+    this.emit(stream, ts);
+  }
+
+  private onReset(dir: Dir, streamId: number, code: number, ts: number): void {
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    stream.resetCode = code;
+    stream.resetBy = dir;
+    this.emit(stream, ts);
+  }
+
+  private onGoAway(dir: Dir, lastStreamId: number, code: number, ts: number): void {
+    // Streams the sender of GOAWAY never processed: the peer opened them after lastStreamId.
+    const peerOpenedOdd = dir === 1;
+    for (const stream of [...this.streams.values()]) {
+      if (stream.id > lastStreamId && (stream.id % 2 === 1) === peerOpenedOdd && stream.response.fields === null) {
+        stream.error = `GOAWAY ${errorCodeName(code)}: stream not processed`;
+        this.emit(stream, ts);
+      }
+    }
+  }
+
+  private onSettings(dir: Dir, header: FrameHeader, payload: Buffer): void {
+    if ((header.flags & Flag.Ack) !== 0) {
+      // The peer acknowledged our oldest unacknowledged SETTINGS: its header table size now
+      // bounds the decoder of what the acknowledging side sends.
+      const pending = this.pendingTableSizes[dir === 0 ? 1 : 0];
+      if (pending.length === 0) return;
+      const size = pending.shift();
+      if (size !== undefined) this.hpack[dir].applySettingsTableSize(size);
+      return;
+    }
+    if (this.pendingTableSizes[dir].length < 16) this.pendingTableSizes[dir].push(headerTableSize(payload));
+    else this.ctx.stats.add('http2.settingsUnacknowledged');
+  }
+
+  private onLost(dir: Dir, streamId: number, headerBlockLost: boolean): void {
+    if (headerBlockLost) {
+      this.continuation[dir] = null;
+      this.hpack[dir].distrust();
+    }
+    if (streamId !== 0) {
+      this.markIncomplete(dir, streamId);
+      return;
+    }
+    for (const stream of this.streams.values()) this.markIncomplete(dir, stream.id);
+  }
+
+  private markIncomplete(dir: Dir, streamId: number): void {
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    stream.incomplete = true;
+    const half = dir === 0 ? stream.request : stream.response;
+    half.dataLost = true;
+    if (half.payload instanceof GrpcMessageReader) half.payload.lost();
+  }
+
+  private emit(stream: H2Stream, ts: number): void {
+    this.streams.delete(stream.id);
+    for (const half of [stream.request, stream.response]) {
+      if (half.payload instanceof GrpcMessageReader) half.payload.end();
+    }
+    const { options, stats } = this.ctx;
+    const call = this.isGrpc(stream) ? buildGrpcCall(stream, ts, options, stats) : buildHttpCall(stream, ts, options);
+    for (const half of [stream.request, stream.response]) half.payload?.release();
+    this.ctx.emit(call);
+  }
+}
+
+/**
+ * With an unknown HPACK table the content-type is often lost (clients index it); a POST-able
+ * path of the form /package.Service/Method is then taken as gRPC (docs/protocols/grpc.md).
+ */
+function looksLikeGrpcPath(path: string | undefined): boolean {
+  return path !== undefined && /^\/[A-Za-z_][\w.]*\.[A-Za-z_]\w*\/[A-Za-z_]\w*$/.test(path);
+}
+
+/** SETTINGS_HEADER_TABLE_SIZE from a SETTINGS payload (the last one wins), if present. */
+function headerTableSize(payload: Buffer): number | undefined {
+  let size: number | undefined;
+  for (let at = 0; at + 6 <= payload.length; at += 6) {
+    if (payload.readUInt16BE(at) === Setting.HeaderTableSize) size = payload.readUInt32BE(at + 2);
+  }
+  return size;
+}

@@ -1,0 +1,141 @@
+// One HPACK decoding context (RFC 7541) for one direction of one connection, built from
+// hpack.js's bit decoder (integers, Huffman strings) and its dynamic table. We drive them
+// directly instead of through hpack.js's Decompressor because that one is a stream.Duplex
+// (one object push per header and a nextTick per block), which costs more than the decoding,
+// and because a passive decoder must survive a table it does not know.
+//
+// Unknown table: when the capture joined the connection late, or a header block was lost to
+// a gap, entries already in the peer's dynamic table are unknown to us. We then keep a table
+// of only the entries we saw being added (exact, since eviction is oldest-first and the
+// unknown ones are older) and remember that an unknown number of older entries may follow
+// them. A reference into that unknown tail makes the block incomplete; the field is left
+// out rather than guessed. The table is trusted again once every unknown entry must have been
+// evicted: when entries we saw being added since the reset total at least the table's
+// maximum size, or when a dynamic table size update to 0 empties it.
+
+import hpack from 'hpack.js';
+import type { HpackTable } from 'hpack.js';
+
+const STATIC_LENGTH = hpack['static-table'].table.length;
+export const DEFAULT_TABLE_SIZE = 4096;
+
+export interface DecodedBlock {
+  /** Name/value pairs in order; names are lower case per RFC 9113. */
+  fields: [string, string][];
+  /** Some fields referenced table entries we do not know and were left out. */
+  incomplete: boolean;
+}
+
+export class HpackContext {
+  private table: HpackTable;
+  /** Older dynamic entries may exist that we never saw (see header comment). */
+  private unknownTail: boolean;
+  /** Bytes of entries added since the table became partly unknown. */
+  private knownBytesSinceReset = 0;
+  /** SETTINGS_HEADER_TABLE_SIZE last acknowledged for this direction's decoder. */
+  private settingsMax = DEFAULT_TABLE_SIZE;
+
+  constructor(trusted: boolean) {
+    this.table = hpack.table.create({ maxSize: DEFAULT_TABLE_SIZE });
+    this.unknownTail = !trusted;
+  }
+
+  get trusted(): boolean {
+    return !this.unknownTail;
+  }
+
+  /** Header blocks of this direction were lost: forget the table (see header comment). */
+  distrust(): void {
+    this.table = hpack.table.create({ maxSize: this.settingsMax });
+    this.table.maxSize = Math.min(this.settingsMax, DEFAULT_TABLE_SIZE);
+    this.unknownTail = true;
+    this.knownBytesSinceReset = 0;
+  }
+
+  /**
+   * The decoder's SETTINGS_HEADER_TABLE_SIZE was acknowledged: it bounds later size updates,
+   * and a smaller value shrinks the table at once (as nghttp2's inflater does).
+   */
+  applySettingsTableSize(size: number): void {
+    this.settingsMax = size;
+    this.table.protocolMaxSize = size;
+    if (this.table.maxSize > size) {
+      this.table.maxSize = size;
+      this.table.evict();
+    }
+  }
+
+  /** Decodes one complete header block. Throws on malformed input (the caller counts it). */
+  decode(block: Buffer): DecodedBlock {
+    const decoder = hpack.decoder.create();
+    decoder.push(block);
+    const fields: [string, string][] = [];
+    let incomplete = false;
+    const table = this.table;
+    while (!decoder.isEmpty()) {
+      if (decoder.decodeBit() === 1) {
+        const entry = this.lookup(decoder.decodeInt());
+        if (entry === undefined) incomplete = true;
+        else fields.push([entry.name, entry.value]);
+        continue;
+      }
+      const incremental = decoder.decodeBit() === 1;
+      if (!incremental && decoder.decodeBit() === 1) {
+        this.resize(decoder.decodeInt());
+        continue;
+      }
+      if (!incremental) decoder.decodeBit(); // never-indexed flag: irrelevant to a reader
+      const index = decoder.decodeInt();
+      let name: string | undefined;
+      let nameSize = 0;
+      if (index === 0) {
+        const raw = decoder.decodeStr();
+        nameSize = raw.length;
+        name = hpack.utils.stringify(raw);
+      } else {
+        const entry = this.lookup(index);
+        if (entry !== undefined) {
+          name = entry.name;
+          nameSize = entry.nameSize;
+        }
+      }
+      const rawValue = decoder.decodeStr();
+      if (name === undefined) {
+        incomplete = true;
+        // We cannot size the new entry, so the table's contents are unknown again.
+        if (incremental) this.distrust();
+        continue;
+      }
+      const value = hpack.utils.stringify(rawValue);
+      fields.push([name, value]);
+      if (incremental) {
+        table.add(name, value, nameSize, rawValue.length);
+        if (this.unknownTail) {
+          this.knownBytesSinceReset += nameSize + rawValue.length + 32;
+          if (this.knownBytesSinceReset >= this.table.maxSize) this.unknownTail = false;
+        }
+      }
+    }
+    return { fields, incomplete };
+  }
+
+  /** An entry, or undefined when the index points into the unknown tail of the table. */
+  private lookup(index: number): { name: string; value: string; nameSize: number } | undefined {
+    if (index === 0) throw new Error('HPACK index 0');
+    if (index <= this.table.length) return this.table.lookup(index);
+    if (this.unknownTail) return undefined;
+    throw new Error(`HPACK index ${index} beyond the table (${this.table.length})`);
+  }
+
+  private resize(size: number): void {
+    if (size > this.table.protocolMaxSize) {
+      if (!this.unknownTail) throw new Error(`HPACK table size update ${size} above the limit ${this.table.protocolMaxSize}`);
+      // We may have missed the SETTINGS that allowed it.
+      this.table.protocolMaxSize = size;
+    }
+    this.table.maxSize = size;
+    this.table.evict();
+    if (size === 0) this.unknownTail = false;
+    else if (this.unknownTail && this.knownBytesSinceReset >= size) this.unknownTail = false;
+  }
+}

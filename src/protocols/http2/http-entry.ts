@@ -1,0 +1,122 @@
+// Turns a finished HTTP/2 stream into an `http` call: pseudo headers mapped to method, path
+// (query split off), scheme and authority; response status, headers, trailers and the body
+// decoded from its content-encoding and rendered with renderBody.
+
+import type { Call } from '../../entry.js';
+import { renderBody } from '../body.js';
+import type { EngineOptions } from '../types.js';
+import { BodyCollector } from './body-collector.js';
+import { decodeContentEncoding } from './content-encoding.js';
+import { errorCodeName } from './frames.js';
+import { fieldValue, headerObject, type H2Stream, type HalfStream } from './stream.js';
+
+/** Bytes of a decoded (decompressed) body we are willing to produce before rendering it. */
+const MAX_DECODED = 8 * 1024 * 1024;
+
+export function buildHttpCall(stream: H2Stream, endMicros: number | null, options: EngineOptions): Call {
+  const request = buildRequest(stream, options);
+  const response = stream.response.fields === null ? null : buildResponse(stream.response, options);
+  const call: Call = {
+    protocol: 'http',
+    startMicros: stream.startMicros,
+    endMicros: response === null ? null : endMicros,
+    request,
+    response,
+    summary: `${request.method || '?'} ${fieldValue(stream.request.fields, ':path') ?? pathWithQuery(stream) ?? '?'} -> ${summaryOutcome(stream, response)}`,
+  };
+  addOutcome(call, stream);
+  return call;
+}
+
+/** The error/incomplete markers every HTTP/2 stream entry (http or grpc) shares. */
+export function addOutcome(call: Call, stream: H2Stream): void {
+  if (stream.resetCode !== undefined) {
+    call.error = `RST_STREAM ${errorCodeName(stream.resetCode)} from ${stream.resetBy === 0 ? 'client' : 'server'}`;
+  } else if (stream.error !== undefined) {
+    call.error = stream.error;
+  }
+  const responseCut = call.response !== null && !stream.response.ended;
+  if (stream.incomplete || stream.request.headersIncomplete || stream.response.headersIncomplete || responseCut) call.incomplete = true;
+}
+
+export function summaryOutcome(stream: H2Stream, response: Record<string, unknown> | null): string {
+  if (stream.resetCode !== undefined && response === null) return `RST_STREAM ${errorCodeName(stream.resetCode)}`;
+  if (response === null) return '(no response)';
+  return String(response.status);
+}
+
+function pathWithQuery(stream: H2Stream): string | undefined {
+  return stream.upgradeRequest?.path;
+}
+
+function buildRequest(stream: H2Stream, options: EngineOptions): Record<string, unknown> & { method: string } {
+  const up = stream.upgradeRequest;
+  if (up !== undefined) {
+    // The upgraded request was an HTTP/1.1 message; keep what the HTTP/1 dissector parsed.
+    const request: Record<string, unknown> & { method: string } = { ...up, method: up.method, httpVersion: up.httpVersion ?? '1.1' };
+    if (request.query === undefined) request.query = {};
+    return request;
+  }
+  const half = stream.request;
+  const fullPath = fieldValue(half.fields, ':path') ?? '';
+  const q = fullPath.indexOf('?');
+  const request: Record<string, unknown> & { method: string } = {
+    method: fieldValue(half.fields, ':method') ?? '',
+    path: q < 0 ? fullPath : fullPath.slice(0, q),
+    query: q < 0 ? {} : parseQuery(fullPath.slice(q + 1)),
+    httpVersion: '2',
+  };
+  const scheme = fieldValue(half.fields, ':scheme');
+  if (scheme !== undefined) request.scheme = scheme;
+  const authority = fieldValue(half.fields, ':authority');
+  if (authority !== undefined) request.authority = authority;
+  request.headers = headerObject(half.fields);
+  Object.assign(request, renderPayload(half, options));
+  if (half.trailers !== null) request.trailers = headerObject(half.trailers);
+  if (half.headersIncomplete) request.headersIncomplete = true;
+  return request;
+}
+
+function buildResponse(half: HalfStream, options: EngineOptions): Record<string, unknown> {
+  const response: Record<string, unknown> = {
+    status: Number(fieldValue(half.fields, ':status') ?? 0),
+    httpVersion: '2',
+    headers: headerObject(half.fields),
+  };
+  Object.assign(response, renderPayload(half, options));
+  if (half.trailers !== null) response.trailers = headerObject(half.trailers);
+  if (half.headersIncomplete) response.headersIncomplete = true;
+  return response;
+}
+
+function renderPayload(half: HalfStream, options: EngineOptions): Record<string, unknown> {
+  const payload = half.payload;
+  if (!(payload instanceof BodyCollector)) return { ...renderBody(Buffer.alloc(0), options.maxBody) };
+  const wire = payload.bytes();
+  const encoding = fieldValue(half.fields, 'content-encoding');
+  if (encoding !== undefined && encoding !== 'identity' && !payload.cut && !half.dataLost) {
+    const decoded = decodeContentEncoding(encoding, wire, MAX_DECODED);
+    if (decoded !== null) {
+      const out: Record<string, unknown> = { ...renderBody(decoded.bytes, options.maxBody), bodyWireSize: payload.size };
+      if (decoded.error !== undefined) out.bodyDecodeError = decoded.error;
+      return out;
+    }
+  }
+  const out: Record<string, unknown> = { ...renderBody(wire, options.maxBody) };
+  out.bodySize = payload.size;
+  if (payload.cut || wire.length < payload.size) out.bodyTruncated = true;
+  if (encoding !== undefined && encoding !== 'identity') out.bodyWireSize = payload.size;
+  return out;
+}
+
+/** Query parameters, percent-decoded; a repeated key becomes an array. */
+export function parseQuery(query: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(query)) {
+    const previous = out[key];
+    if (previous === undefined) out[key] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[key] = [previous, value];
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// The state of one HTTP/2 stream while its frames arrive: both halves' header fields (pseudo
+// headers included, in order), trailers, payload collectors, and how the stream ended.
+
+import type { Dir } from '../types.js';
+import type { GrpcMessageReader } from '../grpc/framing.js';
+import type { BodyCollector } from './body-collector.js';
+
+export type Fields = [string, string][];
+
+export interface HalfStream {
+  fields: Fields | null;
+  headersIncomplete: boolean;
+  trailers: Fields | null;
+  ended: boolean;
+  payload: BodyCollector | GrpcMessageReader | null;
+  /** DATA of this half was lost to a capture gap. */
+  dataLost: boolean;
+}
+
+/** The request of an `Upgrade: h2c` connection, as the HTTP/1 dissector parsed it. */
+export interface UpgradeRequest {
+  method: string;
+  path: string;
+  query?: Record<string, unknown>;
+  httpVersion?: string;
+  headers: Record<string, string>;
+  body?: string | null;
+  bodyEncoding?: 'base64';
+  bodyTruncated?: true;
+  bodySize?: number;
+}
+
+export interface H2Stream {
+  id: number;
+  startMicros: number;
+  request: HalfStream;
+  response: HalfStream;
+  /** Stream 1 of an h2c upgrade: its request came over HTTP/1.1. */
+  upgradeRequest?: UpgradeRequest;
+  /** Created by a PUSH_PROMISE: the request is the promised one. */
+  pushed: boolean;
+  grpc: boolean | null;
+  resetCode?: number;
+  resetBy?: Dir;
+  /** Why the stream did not complete, when not a reset. */
+  error?: string;
+  incomplete: boolean;
+}
+
+export function newHalf(): HalfStream {
+  return { fields: null, headersIncomplete: false, trailers: null, ended: false, payload: null, dataLost: false };
+}
+
+export function newStream(id: number, startMicros: number): H2Stream {
+  return { id, startMicros, request: newHalf(), response: newHalf(), pushed: false, grpc: null, incomplete: false };
+}
+
+/** A pseudo or regular header's value (first occurrence). */
+export function fieldValue(fields: Fields | null, name: string): string | undefined {
+  if (fields === null) return undefined;
+  for (const [n, v] of fields) if (n === name) return v;
+  return undefined;
+}
+
+/**
+ * Regular (non-pseudo) fields as an object: lower-case names, repeated values joined with
+ * ', ' (cookie crumbs with '; ', RFC 9113 section 8.2.3).
+ */
+export function headerObject(fields: Fields | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (fields === null) return out;
+  for (const [rawName, value] of fields) {
+    if (rawName.charCodeAt(0) === 58) continue; // ':'
+    const name = rawName.toLowerCase();
+    const previous = out[name];
+    out[name] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return out;
+}
