@@ -29,6 +29,9 @@ const protocolColour: Record<Entry['protocol'], Colour> = {
   tls: 'grey',
 };
 
+/** Summaries longer than this push the latency column right rather than being cut. */
+const SUMMARY_WIDTH = 48;
+
 /** `00:16:23.123456  http   10.0.0.1:51234 -> shop/frontend:8080   GET /cart -> 200   1.234 ms` */
 export function summaryLine(entry: Entry, colour: boolean): string {
   const time = entry.timestamp.slice(11, 26);
@@ -36,9 +39,10 @@ export function summaryLine(entry: Entry, colour: boolean): string {
   const route = `${endpointLabel(entry.src)} -> ${endpointLabel(entry.dst)}`.padEnd(44);
   const latency = entry.elapsedMs === null ? '-' : `${entry.elapsedMs.toFixed(3)} ms`;
   const failed = entry.error !== undefined || isFailure(entry);
-  const summary = paint(entry.summary, failed ? 'red' : 'green', colour && (failed || entry.response !== null));
-  const flags = entry.incomplete ? ' (incomplete)' : '';
-  return `${time}  ${protocol}  ${route}  ${summary}${flags}  ${latency.padStart(11)}`;
+  // Pad before painting: escape codes have no width on screen but count in padEnd.
+  const text = `${entry.summary}${entry.incomplete ? ' (incomplete)' : ''}`.padEnd(SUMMARY_WIDTH);
+  const summary = paint(text, failed ? 'red' : 'green', colour && (failed || entry.response !== null));
+  return `${time}  ${protocol}  ${route}  ${summary}  ${latency.padStart(11)}`;
 }
 
 function endpointLabel(e: Endpoint): string {
