@@ -6,4 +6,6 @@ export const BENCH_CASES = [
   { name: 'grpc', make: 'bench/make-grpc-capture.sh', tsharkFilter: 'grpc', tsharkDecodeAs: ['-d', 'tcp.port==50071,http2'], tsharkFields: ['grpc.path', 'grpc.status_code'] },
   { name: 'redis', make: 'bench/make-redis-capture.sh', tsharkFilter: 'resp', tsharkDecodeAs: ['-d', 'tcp.port==16392,resp'], tsharkFields: ['resp.bulk_string.value'] },
   { name: 'amqp', make: 'bench/make-amqp-capture.sh', tsharkFilter: 'amqp', tsharkDecodeAs: ['-d', 'tcp.port==15698,amqp'], tsharkFields: ['amqp.method.class', 'amqp.method.method'] },
+  { name: 'kafka', make: 'bench/make-kafka-capture.sh', tsharkFilter: 'kafka && tcp.dstport==19092', tsharkDecodeAs: ['-d', 'tcp.port==19092,kafka'], tsharkFields: ['kafka.api_key', 'kafka.correlation_id'] },
+  { name: 'dns', make: 'bench/make-dns-capture.sh', tsharkFilter: 'dns.flags.response==1', tsharkDecodeAs: ['-d', 'udp.port==5300,dns', '-d', 'tcp.port==5300,dns'], tsharkFields: ['dns.qry.name', 'dns.flags.rcode'] },
 ];

@@ -1,0 +1,3 @@
+// The DNS dissectors as the registry sees them: 'dns' over UDP and 'dns-tcp'.
+export { dnsUdpDissector } from './udp.js';
+export { dnsTcpDissector } from './tcp.js';

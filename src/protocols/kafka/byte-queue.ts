@@ -1,0 +1,49 @@
+// A queue of one direction's bytes for length-prefixed protocols (Kafka, DNS over TCP, TLS
+// records). Chunks are copied on arrival (the engine reuses its buffers) and joined only
+// when a caller needs a contiguous view, so a frame split over many segments costs one copy,
+// not one per segment. The caller bounds what it lets accumulate.
+
+export class ByteQueue {
+  private chunks: Buffer[] = [];
+  private total = 0;
+
+  get length(): number {
+    return this.total;
+  }
+
+  push(data: Buffer): void {
+    if (data.length === 0) return;
+    this.chunks.push(Buffer.from(data));
+    this.total += data.length;
+  }
+
+  /** The first `n` bytes as one buffer (n <= length); joins chunks when needed. */
+  peek(n: number): Buffer {
+    if (n > this.total) throw new RangeError(`peek ${n} of ${this.total}`);
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    const joined = Buffer.concat(this.chunks, this.total);
+    this.chunks = [joined];
+    return joined.subarray(0, n);
+  }
+
+  /** Drop the first `n` bytes (n <= length). */
+  consume(n: number): void {
+    let left = Math.min(n, this.total);
+    this.total -= left;
+    while (left > 0) {
+      const head = this.chunks[0];
+      if (head.length <= left) {
+        left -= head.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = head.subarray(left);
+        left = 0;
+      }
+    }
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.total = 0;
+  }
+}

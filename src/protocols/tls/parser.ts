@@ -1,0 +1,150 @@
+// One TLS connection, handshake only (no decryption): reassemble handshake records of each
+// direction (a ClientHello may span records and segments), read the ClientHello and the
+// ServerHello, emit one entry, then ignore the rest of the connection (counting its bytes).
+import type { Call } from '../../entry.js';
+import { ByteQueue } from '../kafka/byte-queue.js';
+import type { Dir, Probe, StreamContext, StreamParser, Verdict } from '../types.js';
+import { parseClientHello, parseServerHello, type ClientHello } from './hello.js';
+import { alertName, versionName } from './names.js';
+
+const recordHeader = 5;
+/** TLSCiphertext may be 2^14 + 2048 bytes; anything longer is not TLS. */
+const maxRecord = 16384 + 2048;
+/** Largest handshake message we assemble (hellos with big key shares stay far below). */
+const maxHandshake = 64 * 1024;
+
+const ContentType = { ChangeCipherSpec: 20, Alert: 21, Handshake: 22, ApplicationData: 23 } as const;
+
+export class TlsParser implements StreamParser {
+  private readonly records: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
+  private readonly handshake: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
+  private hello: ClientHello | null = null;
+  private helloMicros = 0;
+  private recordVersion = '';
+  private done = false;
+  private incomplete = false;
+
+  constructor(private readonly ctx: StreamContext) {
+    if (ctx.midstream) this.done = true; // the handshake is behind us
+  }
+
+  onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    if (this.done) return void this.ctx.stats.add('tls.bytesIgnored', data.length);
+    const q = this.records[dir];
+    q.push(data);
+    while (!this.done && q.length >= recordHeader) {
+      const h = q.peek(recordHeader);
+      const type = h[0];
+      const len = h.readUInt16BE(3);
+      if (h[1] !== 3 || len > maxRecord || type < 20 || type > 24) {
+        this.ctx.stats.add('tls.malformed');
+        this.finish(tsMicros, null, 'not a TLS record');
+        return;
+      }
+      if (q.length < recordHeader + len) return;
+      const fragment = q.peek(recordHeader + len).subarray(recordHeader);
+      if (dir === 0 && this.recordVersion === '') this.recordVersion = versionName(h.readUInt16BE(1));
+      this.record(dir, type, fragment, tsMicros);
+      q.consume(recordHeader + len);
+    }
+    if (this.done) {
+      this.ctx.stats.add('tls.bytesIgnored', this.records[0].length + this.records[1].length);
+      this.records[0].clear();
+      this.records[1].clear();
+    }
+  }
+
+  onGap(dir: Dir, _missing: number, tsMicros: number): void {
+    if (this.done) return;
+    this.ctx.stats.add('tls.gaps');
+    this.incomplete = true;
+    this.finish(tsMicros, null);
+    void dir;
+  }
+
+  onEnd(tsMicros: number): void {
+    if (!this.done) this.finish(tsMicros, null, this.hello ? 'connection ended before the ServerHello' : undefined);
+  }
+
+  private record(dir: Dir, type: number, fragment: Buffer, tsMicros: number): void {
+    if (type === ContentType.Alert && dir === 1 && fragment.length >= 2) {
+      const alert = alertName(fragment[1]);
+      this.finish(tsMicros, { alert }, `server alert: ${alert}`);
+      return;
+    }
+    if (type !== ContentType.Handshake) {
+      // Encrypted data or ChangeCipherSpec before we saw a hello: nothing more to learn.
+      if (type === ContentType.ApplicationData) this.finish(tsMicros, null);
+      return;
+    }
+    const hs = this.handshake[dir];
+    hs.push(fragment);
+    if (hs.length < 4) return;
+    const head = hs.peek(4);
+    const msgType = head[0];
+    const len = head.readUIntBE(1, 3);
+    if (len > maxHandshake) {
+      this.ctx.stats.add('tls.handshakeTooLarge');
+      this.finish(tsMicros, null);
+      return;
+    }
+    if (hs.length < 4 + len) return;
+    const body = hs.peek(4 + len).subarray(4);
+    if (dir === 0 && msgType === 1 && !this.hello) {
+      this.hello = parseClientHello(body);
+      this.helloMicros = tsMicros;
+      if (!this.hello) {
+        this.ctx.stats.add('tls.malformed');
+        this.finish(tsMicros, null);
+      }
+      hs.clear(); // what follows is encrypted or irrelevant to the entry
+    } else if (dir === 1 && msgType === 2) {
+      const sh = parseServerHello(body);
+      if (!sh) this.ctx.stats.add('tls.malformed');
+      this.finish(tsMicros, sh ? { ...sh } : null);
+    } else {
+      hs.consume(4 + len);
+    }
+  }
+
+  private finish(tsMicros: number, response: Record<string, unknown> | null, error?: string): void {
+    this.done = true;
+    this.handshake[0].clear();
+    this.handshake[1].clear();
+    if (!this.hello) return; // no ClientHello, no entry
+    const h = this.hello;
+    const request: Record<string, unknown> = { version: h.version, recordVersion: this.recordVersion };
+    if (h.sni !== undefined) request.sni = h.sni;
+    if (h.alpn) request.alpn = h.alpn;
+    if (h.supportedVersions) request.supportedVersions = h.supportedVersions;
+    request.cipherSuites = h.cipherSuites;
+    let summary = `ClientHello ${h.sni ?? '(no SNI)'}`;
+    if (response && typeof response.cipher === 'string') summary += ` -> TLS ${response.version} ${response.cipher}`;
+    else if (response && response.alert) summary += ` -> alert ${response.alert}`;
+    const call: Call = {
+      protocol: 'tls',
+      startMicros: this.helloMicros,
+      endMicros: response ? tsMicros : null,
+      request,
+      response,
+      summary,
+    };
+    if (error) call.error = error;
+    if (this.incomplete) call.incomplete = true;
+    this.ctx.emit(call);
+  }
+}
+
+export function detectTls(probe: Probe): Verdict {
+  const c = probe.client;
+  if (c.length === 0) return probe.server.length > 0 ? 'no' : 'more'; // the client speaks first
+  if (c[0] !== ContentType.Handshake) return 'no';
+  if (c.length >= 2 && c[1] !== 3) return 'no';
+  if (c.length >= 3 && c[2] > 4) return 'no';
+  if (c.length >= 5) {
+    const len = c.readUInt16BE(3);
+    if (len < 4 || len > maxRecord) return 'no';
+  }
+  if (c.length < 6) return probe.server.length > 0 ? 'no' : 'more';
+  return c[5] === 1 ? 'yes' : 'no';
+}

@@ -1,0 +1,140 @@
+// The Kafka dissector on real client bytes: a public capture of kafka-python and a real
+// broker, and kafkajs + kcat (librdkafka) against the stand-in broker (testdata/kafka/).
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { Call, Entry } from '../../src/entry.js';
+import { engineOptions } from '../../src/engine.js';
+import { detectKafka } from '../../src/protocols/kafka/detect.js';
+import { KafkaParser } from '../../src/protocols/kafka/parser.js';
+import type { StreamContext } from '../../src/protocols/types.js';
+import { Stats } from '../../src/stats.js';
+import { entriesFromCapture } from '../helpers/engine.js';
+import { assertValidEntries } from '../helpers/schema.js';
+
+const shared = new URL('../../testdata/kafka/kafka-produce-metadata.pcap', import.meta.url).pathname;
+const clients = new URL('../../testdata/kafka/clients.pcap', import.meta.url).pathname;
+const expected = JSON.parse(readFileSync(new URL('../../testdata/kafka/clients.expected.json', import.meta.url), 'utf8'));
+const hasTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).error === undefined;
+
+type Rec = { key: { body: string } | null; value: { body: string } | null };
+type Part = { topic: string; codec: string; records: Rec[]; errorCode?: number };
+
+/** tshark's count of requests per "apiKey/version" (api keys by number, as tshark prints them). */
+function tsharkRequestCounts(path: string, port: number): Map<string, number> {
+  const out = execFileSync(
+    'tshark',
+    ['-r', path, '-d', `tcp.port==${port},kafka`, '-Y', `kafka && tcp.dstport==${port}`, '-T', 'fields', '-e', 'kafka.api_key', '-e', 'kafka.api_version'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const counts = new Map<string, number>();
+  for (const line of out.trim().split('\n')) {
+    // One TCP segment may carry several requests: tshark lists their fields comma-separated.
+    const [keys, versions] = line.split('\t');
+    keys.split(',').forEach((k, i) => {
+      const id = `${k}/${versions.split(',')[i]}`;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    });
+  }
+  return counts;
+}
+
+function ourCounts(entries: Entry[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of entries) {
+    const id = `${e.request.apiKeyCode}/${e.request.apiVersion}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+test('public capture (kafka-python, real broker): Metadata v0 and Produce v1 with its message', async () => {
+  const { entries } = await entriesFromCapture(shared);
+  assertValidEntries(entries);
+  assert.deepEqual(entries.map((e) => e.summary), ['Metadata v0 test', 'Produce v1 test (1 record)']);
+  const [metadata, produce] = entries;
+  assert.equal(metadata.request.clientId, 'kafka-python-producer-1');
+  assert.deepEqual(metadata.request.topics, ['test']);
+  assert.deepEqual(metadata.response?.brokers, [{ nodeId: 0, host: 'VM_9_227_centos', port: 9092 }]);
+  const parts = produce.request.partitions as Part[];
+  assert.equal(parts[0].codec, 'none');
+  assert.match(parts[0].records[0].value?.body ?? '', /^\{"agent": \{"ephemeral_id"/);
+  assert.equal((produce.response?.partitions as Part[])[0].errorCode, 0);
+  assert.equal(produce.response?.correlationId, produce.request.correlationId);
+});
+
+test('kafkajs and kcat against the stand-in broker: every request decoded and paired', async () => {
+  const { entries, stats } = await entriesFromCapture(clients);
+  assertValidEntries(entries);
+  entries.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+  assert.equal(entries.length, expected.length);
+  entries.forEach((e, i) => {
+    const want = expected[i];
+    assert.equal(e.protocol, 'kafka');
+    assert.equal(e.request.apiKey, want.apiKey);
+    assert.equal(e.request.apiVersion, want.apiVersion);
+    assert.equal(e.request.clientId, want.clientId);
+    assert.equal(e.request.correlationId, want.correlationId);
+    assert.deepEqual(e.request.topics ?? null, want.topics);
+    assert.ok(e.response, `${e.summary} has its response`);
+    assert.equal(e.response.correlationId, want.correlationId);
+    if (want.records) {
+      const parts = e.request.partitions as Part[];
+      assert.deepEqual(parts.map((p) => p.codec), want.codecs);
+      assert.deepEqual(parts.flatMap((p) => p.records.map((r) => [r.key?.body ?? null, r.value?.body])), want.records);
+    }
+    if (want.responseRecords) {
+      const parts = e.response.partitions as Part[];
+      assert.deepEqual(parts.flatMap((p) => p.records.map((r) => r.key?.body)), want.responseRecords);
+    }
+  });
+  // kafkajs's first produce carries record headers; its second is gzip, inflated.
+  const produces = entries.filter((e) => e.request.apiKey === 'Produce');
+  const first = (produces[0].request.partitions as (Part & { records: { headers?: Record<string, string> }[] })[])[0];
+  assert.deepEqual(first.records[0].headers, { 'trace-id': 'abc123', source: 'web' });
+  assert.equal(stats['kafka.malformedRequest'] ?? 0, 0);
+  assert.equal(stats['kafka.malformedResponse'] ?? 0, 0);
+});
+
+test('per api key and version, request counts agree with tshark', async (t) => {
+  if (!hasTshark) return t.skip('tshark not installed: cannot compare with it');
+  for (const [path, port] of [[clients, 19092], [shared, 9092]] as const) {
+    const { entries } = await entriesFromCapture(path);
+    assert.deepEqual(
+      [...ourCounts(entries)].sort(),
+      [...tsharkRequestCounts(path, port)].sort(),
+      `api key counts differ on ${path}`,
+    );
+  }
+});
+
+test('detection refuses other protocols; a corrupt size is counted and never thrown', () => {
+  const probe = (client: string | Buffer, server = '') => ({
+    client: Buffer.isBuffer(client) ? client : Buffer.from(client),
+    server: Buffer.from(server),
+    clientPort: 40000,
+    serverPort: 19092,
+    midstream: false,
+  });
+  assert.equal(detectKafka(probe('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n')), 'no');
+  assert.equal(detectKafka(probe('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), 'no');
+  assert.equal(detectKafka(probe('*1\r\n$4\r\nPING\r\n', '+PONG\r\n')), 'no');
+  // Hand-made: a size prefix of -1 in the middle of a connection.
+  const calls: Call[] = [];
+  const stats = new Stats();
+  const ctx: StreamContext = {
+    client: { ip: '10.0.0.1', port: 1 },
+    server: { ip: '10.0.0.2', port: 2 },
+    midstream: false,
+    options: engineOptions(),
+    stats,
+    emit: (c) => calls.push(c),
+    switchTo: () => null,
+  };
+  const p = new KafkaParser(ctx);
+  p.onData(0, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3]), 1);
+  p.onEnd(2);
+  assert.equal(stats.get('kafka.badFrameSize'), 1);
+  assert.equal(calls.length, 0);
+});
