@@ -1,0 +1,218 @@
+// The HTTP/1.x dissector: two MessageParsers (one per direction) and the pairing of
+// requests with responses in order, pipelining included. Decides each response's framing
+// from its request (HEAD, CONNECT), skips interim 1xx responses, and ends HTTP/1 parsing on
+// 101 Switching Protocols (handing `h2c` over to the http2 dissector) or a CONNECT tunnel.
+
+import type { Stats } from '../../stats.js';
+import type { Dir, StreamContext, StreamParser, TcpDissector } from '../types.js';
+import { detectHttp1 } from './detect.js';
+import { exchangeToCall, requestFields, type Exchange } from './exchange.js';
+import { MessageParser, type Framing, type HttpMessage, type MessageSink } from './message-parser.js';
+
+/** Requests waiting for their responses; beyond it the oldest is emitted without one. */
+const MAX_PENDING_EXCHANGES = 1024;
+
+type ResponseRole = 'paired' | 'interim' | 'unpaired' | 'upgrade' | 'tunnel';
+
+export class Http1Parser implements StreamParser {
+  private readonly client: MessageParser;
+  private readonly server: MessageParser;
+  private readonly stats: Stats;
+  /** In request order; emitted from the front once both halves are done. */
+  private readonly exchanges: Exchange[] = [];
+  /** How many exchanges at the front already have their final response. */
+  private answered = 0;
+  private mode: 'http' | 'switched' | 'ignored' = 'http';
+  private next: StreamParser | null = null;
+  private current: { role: ResponseRole; exchange: Exchange | null } = { role: 'unpaired', exchange: null };
+
+  constructor(private readonly ctx: StreamContext) {
+    this.stats = ctx.stats;
+    const maxBody = ctx.options.maxBody;
+    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream);
+    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream);
+  }
+
+  onData(dir: Dir, data: Buffer, ts: number): void {
+    try {
+      if (this.mode === 'http') (dir === 0 ? this.client : this.server).onData(data, ts);
+      else if (this.mode === 'switched') this.next?.onData(dir, data, ts);
+      else this.stats.add('http1.upgradedBytesIgnored', data.length);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  onGap(dir: Dir, missing: number, ts: number): void {
+    try {
+      if (this.mode === 'http') (dir === 0 ? this.client : this.server).onGap(missing, ts);
+      else if (this.mode === 'switched') this.next?.onGap(dir, missing, ts);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  onEnd(ts: number): void {
+    try {
+      if (this.mode === 'switched') return this.next?.onEnd(ts);
+      this.client.onEnd(ts);
+      this.server.onEnd(ts);
+      while (this.exchanges.length > 0) this.emitFirst();
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private readonly clientSink: MessageSink = {
+    begin: (msg) => {
+      if (this.exchanges.length >= MAX_PENDING_EXCHANGES) {
+        this.stats.add('http1.pendingExchangesDropped');
+        this.emitFirst();
+      }
+      this.exchanges.push({ request: msg, requestDone: false, response: null, responseDone: false, upgrade: null });
+      const head = msg.head;
+      // Until the server answers, bytes after an Upgrade or CONNECT request may not be HTTP/1.
+      if (head.upgrade !== null || head.method === 'CONNECT') this.client.holdAfterThisMessage();
+      if (head.chunked) return 'chunked';
+      return 'length';
+    },
+    complete: (msg) => {
+      for (let i = this.exchanges.length - 1; i >= 0; i--) {
+        if (this.exchanges[i].request === msg) {
+          this.exchanges[i].requestDone = true;
+          break;
+        }
+      }
+      this.flush();
+    },
+    stopped: () => {},
+  };
+
+  private readonly serverSink: MessageSink = {
+    begin: (msg) => this.beginResponse(msg),
+    complete: (msg) => this.completeResponse(msg),
+    stopped: (rest, ts) => {
+      if (rest.length === 0) return;
+      if (this.mode === 'switched') this.next?.onData(1, rest, ts);
+      else this.stats.add('http1.upgradedBytesIgnored', rest.length);
+    },
+  };
+
+  private beginResponse(msg: HttpMessage): Framing {
+    const head = msg.head;
+    const ex = this.answered < this.exchanges.length ? this.exchanges[this.answered] : null;
+    // A response that starts before its supposed request cannot answer it: its request
+    // predates the capture (or was lost in a gap).
+    if (ex === null || ex.request.startMicros > msg.startMicros) {
+      this.stats.add('http1.unpairedResponses');
+      this.current = { role: 'unpaired', exchange: null };
+      return unpairedFraming(msg);
+    }
+    const status = head.status;
+    if (status >= 100 && status < 200 && status !== 101) {
+      this.current = { role: 'interim', exchange: ex };
+      return 'none';
+    }
+    this.answered++;
+    ex.response = msg;
+    const req = ex.request.head;
+    if (status === 101) {
+      this.current = { role: 'upgrade', exchange: ex };
+      return 'stop';
+    }
+    if (req.method === 'CONNECT' && status >= 200 && status < 300) {
+      this.current = { role: 'tunnel', exchange: ex };
+      return 'stop';
+    }
+    this.current = { role: 'paired', exchange: ex };
+    // The upgrade or tunnel was refused: what the client sent since is HTTP/1 again.
+    if (req.upgrade !== null || req.method === 'CONNECT') this.client.release();
+    if (req.method === 'HEAD' || status === 204 || status === 304) return 'none';
+    if (head.chunked) return 'chunked';
+    if (head.contentLength !== null) return 'length';
+    return 'close';
+  }
+
+  private completeResponse(msg: HttpMessage): void {
+    const { role, exchange } = this.current;
+    this.current = { role: 'unpaired', exchange: null };
+    if (exchange === null || role === 'interim' || role === 'unpaired') return;
+    exchange.responseDone = true;
+    if (role === 'upgrade') return this.upgrade(exchange, msg);
+    if (role === 'tunnel') {
+      exchange.upgrade = 'tunnel';
+      this.ignoreRest();
+    }
+    this.flush();
+  }
+
+  private upgrade(ex: Exchange, response: HttpMessage): void {
+    const protocol = (ex.request.head.upgrade ?? response.head.headers['upgrade'] ?? 'unknown').trim();
+    if (protocol.toLowerCase() === 'h2c') {
+      const init = { upgradeRequest: requestFields(ex.request, this.stats), startMicros: ex.request.startMicros };
+      const next = this.ctx.switchTo('http2', init);
+      if (next !== null) {
+        // Stream 1 of the HTTP/2 connection carries this request's response: http2 emits it.
+        this.exchanges.splice(this.exchanges.indexOf(ex), 1);
+        this.answered--;
+        this.flush();
+        this.mode = 'switched';
+        this.next = next;
+        for (const item of this.client.takeHeld()) {
+          if (item.data) next.onData(0, item.data, item.ts);
+          else next.onGap(0, item.missing, item.ts);
+        }
+        return;
+      }
+      this.stats.add('http1.upgradeNotHandedOff');
+    }
+    ex.upgrade = protocol;
+    this.ignoreRest();
+    this.flush();
+  }
+
+  /** The connection is no longer HTTP/1 (websocket, tunnel): count its bytes from now on. */
+  private ignoreRest(): void {
+    this.mode = 'ignored';
+    let held = 0;
+    for (const item of this.client.takeHeld()) held += item.data ? item.data.length : 0;
+    if (held > 0) this.stats.add('http1.upgradedBytesIgnored', held);
+  }
+
+  private flush(): void {
+    while (this.exchanges.length > 0) {
+      const first = this.exchanges[0];
+      if (!first.requestDone || !first.responseDone) return;
+      this.emitFirst();
+    }
+  }
+
+  private emitFirst(): void {
+    const ex = this.exchanges.shift() as Exchange;
+    if (this.answered > 0) this.answered--;
+    this.ctx.emit(exchangeToCall(ex, this.stats));
+  }
+
+  /** A bug of ours must not take the engine down: count it and stop parsing this connection. */
+  private internalError(err: unknown): void {
+    this.stats.add('http1.internalErrors');
+    this.mode = 'ignored';
+    if (process.env.KUBECTL_TAP_DEBUG) console.error('http1:', err);
+  }
+}
+
+/** A response without its request: HEAD is unknown, so no length means no body unless the connection closes. */
+function unpairedFraming(msg: HttpMessage): Framing {
+  const head = msg.head;
+  if ((head.status >= 100 && head.status < 200) || head.status === 204 || head.status === 304) return 'none';
+  if (head.chunked) return 'chunked';
+  if (head.contentLength !== null) return 'length';
+  const closes = head.connectionClose || (head.httpVersion === '1.0' && !head.keepAlive);
+  return closes ? 'close' : 'none';
+}
+
+export const http1Dissector: TcpDissector = {
+  name: 'http1',
+  detect: detectHttp1,
+  create: (ctx) => new Http1Parser(ctx),
+};
