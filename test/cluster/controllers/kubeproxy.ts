@@ -1,0 +1,64 @@
+// kube-proxy in iptables mode, in every node's namespace: for each Service port a rule in
+// nat/TAP-SERVICES sends ClusterIP:port to a per-service chain that DNATs to one ready
+// endpoint chosen at random (the statistic module), as the real kube-proxy does.
+import { createHash } from 'node:crypto';
+import { kinds, type Controller, type Ctx } from './context.js';
+import { applyServiceRules } from '../net/plumbing.js';
+import type { NodeInfo } from './kubelet.js';
+
+function chainName(ns: string, svc: string, port: string, proto: string): string {
+  return 'TAP-SVC-' + createHash('sha256').update(`${ns}/${svc}:${port}/${proto}`).digest('base64url').replace(/[-_]/g, 'X').slice(0, 16).toUpperCase();
+}
+
+export function renderServiceRules(ctx: Ctx, previousChains: Set<string>): { text: string; chains: Set<string> } {
+  const lines: string[] = ['*nat', ':TAP-SERVICES - [0:0]'];
+  const rules: string[] = [];
+  const chains = new Set<string>();
+  const slices = ctx.store.list(kinds.EndpointSlice);
+  for (const svc of ctx.store.list(kinds.Service)) {
+    const ip = svc.spec?.clusterIP;
+    if (!ip || ip === 'None') continue;
+    const ns = svc.metadata.namespace as string;
+    const mine = slices.filter((s) => s.metadata.namespace === ns && s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
+    for (const port of svc.spec.ports ?? []) {
+      const proto = String(port.protocol ?? 'TCP').toLowerCase();
+      const targets: string[] = [];
+      for (const s of mine) {
+        const sp = (s.ports ?? []).find((p: any) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === (port.protocol ?? 'TCP'));
+        if (!sp) continue;
+        for (const e of s.endpoints ?? []) if (e.conditions?.ready) for (const a of e.addresses ?? []) targets.push(`${a}:${sp.port}`);
+      }
+      if (targets.length === 0) continue;
+      const chain = chainName(ns, svc.metadata.name, String(port.port), proto);
+      chains.add(chain);
+      lines.push(`:${chain} - [0:0]`);
+      rules.push(`-A TAP-SERVICES -d ${ip}/32 -p ${proto} -m ${proto} --dport ${port.port} -m comment --comment "${ns}/${svc.metadata.name}:${port.name ?? ''}" -j ${chain}`);
+      targets.forEach((t, i) => {
+        const left = targets.length - i;
+        const stat = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(5)} ` : '';
+        rules.push(`-A ${chain} ${stat}-p ${proto} -j DNAT --to-destination ${t}`);
+      });
+    }
+  }
+  const stale = [...previousChains].filter((c) => !chains.has(c));
+  for (const c of stale) lines.push(`:${c} - [0:0]`);
+  lines.push(...rules);
+  for (const c of stale) lines.push(`-X ${c}`);
+  lines.push('COMMIT', '');
+  return { text: lines.join('\n'), chains };
+}
+
+export function kubeProxy(ctx: Ctx, nodes: NodeInfo[]): Controller {
+  let last = '';
+  let chains = new Set<string>();
+  return {
+    name: 'kube-proxy',
+    async reconcile() {
+      const { text, chains: next } = renderServiceRules(ctx, chains);
+      if (text === last) return;
+      await Promise.all(nodes.map((n) => applyServiceRules(n.netns, text)));
+      last = text;
+      chains = next;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// The relay: runs inside the fabric netns (which routes to every pod and node IP) and
+// listens on a Unix socket in the state directory, so the API server in the host's
+// namespace can open TCP connections to pod IPs without any route on the host. A client
+// writes one line "IP PORT\n", then the socket carries that TCP connection's bytes.
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+
+const socketPath = process.argv[2];
+if (!socketPath) {
+  console.error('usage: relay.ts SOCKET');
+  process.exit(2);
+}
+rmSync(socketPath, { force: true });
+const MAX_HEADER = 64;
+
+const server = net.createServer((client) => {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    const nl = head.indexOf(10);
+    if (nl < 0) {
+      if (head.length > MAX_HEADER) client.destroy();
+      return;
+    }
+    client.off('data', onData);
+    client.pause();
+    const [host, port] = head.subarray(0, nl).toString().trim().split(' ');
+    const rest = head.subarray(nl + 1);
+    const upstream = net.connect({ host: host!, port: Number(port) }, () => {
+      if (rest.length) upstream.write(rest);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    upstream.setTimeout(5000, () => upstream.connecting && upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  };
+  client.on('data', onData);
+  client.on('error', () => client.destroy());
+});
+server.listen(socketPath, () => console.log('relay listening'));
+process.on('SIGTERM', () => process.exit(0));

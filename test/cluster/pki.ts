@@ -1,0 +1,50 @@
+// The cluster's certificates, made with the openssl CLI: a CA generated at every `up`, the
+// API server's serving certificate (127.0.0.1, localhost), client certificates for the
+// kubeconfig users, and the shop mesh's mutual-TLS certificates signed by the same CA.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from './exec.js';
+
+export interface Pem {
+  cert: string;
+  key: string;
+}
+
+async function sign(dir: string, name: string, subject: string, ext: string): Promise<Pem> {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const crt = join(dir, `${name}.crt`);
+  const extFile = join(dir, `${name}.ext`);
+  writeFileSync(extFile, ext);
+  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', csr, '-subj', subject]);
+  await run('openssl', ['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'),
+    '-CAcreateserial', '-out', crt, '-days', '30', '-extfile', extFile]);
+  return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') };
+}
+
+export interface ClusterPki {
+  ca: string;
+  server: Pem;
+  clients: Record<string, Pem>;
+}
+
+/** clientSubjects: user name -> openssl subject ("/CN=alice/O=group"). */
+export async function makePki(dir: string, clientSubjects: Record<string, string>): Promise<ClusterPki> {
+  mkdirSync(dir, { recursive: true });
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '30', '-subj', '/CN=tap-cluster-ca']);
+  const server = await sign(dir, 'apiserver', '/CN=kube-apiserver',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n');
+  const clients: Record<string, Pem> = {};
+  await Promise.all(Object.entries(clientSubjects).map(async ([user, subject]) => {
+    clients[user] = await sign(dir, `user-${user}`, subject, 'extendedKeyUsage=clientAuth\n');
+  }));
+  return { ca: readFileSync(join(dir, 'ca.crt'), 'utf8'), server, clients };
+}
+
+/** A certificate for a workload of the shop's mesh, valid for both ends of mutual TLS. */
+export async function makeWorkloadCert(dir: string, name: string, dnsNames: string[]): Promise<Pem> {
+  const san = dnsNames.map((d) => `DNS:${d}`).join(',');
+  return sign(dir, `mesh-${name}`, `/CN=${name}`, `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+}
