@@ -1,0 +1,38 @@
+// Connections ordered by last activity (an intrusive doubly linked list: the least recently
+// active connection is at the head). Moving a connection to the tail on every packet is a
+// few pointer writes, much cheaper than delete + re-insert in a Map; both the
+// maxConnections eviction and idle expiry read from the head.
+
+export interface ActivityNode<T> {
+  prev: T | null;
+  next: T | null;
+}
+
+export class ActivityList<T extends ActivityNode<T>> {
+  head: T | null = null;
+  private tail: T | null = null;
+
+  append(node: T): void {
+    node.prev = this.tail;
+    node.next = null;
+    if (this.tail !== null) this.tail.next = node;
+    else this.head = node;
+    this.tail = node;
+  }
+
+  remove(node: T): void {
+    if (node.prev !== null) node.prev.next = node.next;
+    else this.head = node.next;
+    if (node.next !== null) node.next.prev = node.prev;
+    else this.tail = node.prev;
+    node.prev = null;
+    node.next = null;
+  }
+
+  /** Mark `node` (already in the list) as the most recently active. */
+  touch(node: T): void {
+    if (this.tail === node) return;
+    this.remove(node);
+    this.append(node);
+  }
+}

@@ -1,0 +1,128 @@
+// One tracked TCP connection: its two directions, its dissector, and the guard that keeps a
+// throwing dissector from corrupting the assembler (the first exception is counted and the
+// connection stops feeding that parser; reassembly bookkeeping carries on).
+
+import type { Packet } from '../decode/packet.js';
+import { TcpFlag } from '../decode/packet.js';
+import type { Stats } from '../stats.js';
+import type { Dir, StreamParser } from '../protocols/types.js';
+import type { ActivityNode } from './activity-list.js';
+import type { BufferBudget } from './buffer-budget.js';
+import { HalfStream, type StreamSink } from './half-stream.js';
+import { seqAdd } from './seq.js';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface ConnectionInfo {
+  client: Endpoint;
+  server: Endpoint;
+  midstream: boolean;
+  tsMicros: number;
+}
+
+export class Connection implements StreamSink, ActivityNode<Connection> {
+  prev: Connection | null = null;
+  next: Connection | null = null;
+  lastSeenMicros: number;
+  resetSeen = false;
+  /** Null before open() returned, and after the parser threw. */
+  private parser: StreamParser | null = null;
+  readonly halves: readonly [HalfStream, HalfStream];
+
+  constructor(
+    readonly key: string,
+    readonly info: ConnectionInfo,
+    private readonly stats: Stats,
+    budget: BufferBudget,
+  ) {
+    this.lastSeenMicros = info.tsMicros;
+    this.halves = [new HalfStream(this, 0, budget), new HalfStream(this, 1, budget)];
+  }
+
+  attach(open: (info: ConnectionInfo) => StreamParser): void {
+    try {
+      this.parser = open(this.info);
+    } catch {
+      this.stats.add('tcp.parserErrors');
+    }
+  }
+
+  dirOf(p: Packet): Dir {
+    return p.srcPort === this.info.client.port && p.srcIp === this.info.client.ip ? 0 : 1;
+  }
+
+  /**
+   * Does this SYN start a new connection on the same 4-tuple? Yes when its ISN differs from
+   * the one seen for that direction, or when no SYN was seen there yet but the connection
+   * already carried data that way or saw a FIN. A SYN repeating the known ISN is a retransmission.
+   */
+  restartsOn(dir: Dir, p: Packet): boolean {
+    const half = this.halves[dir];
+    if (half.synSeen) return half.isn !== p.seq;
+    if (half.finSeen || this.halves[dir === 0 ? 1 : 0].finSeen) return true;
+    // Started without its SYN: from the SYN-ACK's ack (the capture reordered SYN and SYN-ACK),
+    // which this SYN matches, or from data seen midstream, which a SYN cannot follow.
+    return half.started && seqAdd(p.seq, 1) !== half.nextSeq;
+  }
+
+  receive(dir: Dir, p: Packet): void {
+    const flags = p.flags;
+    if ((flags & TcpFlag.RST) !== 0) {
+      this.resetSeen = true;
+      return;
+    }
+    const other = this.halves[dir === 0 ? 1 : 0];
+    // A SYN-ACK whose SYN we missed still tells where the other direction's bytes start.
+    if ((flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK) && !other.started) {
+      other.startAt(p.ack);
+    }
+    this.halves[dir].receive(p.seq, p.payload, flags, p.tsMicros);
+    if ((flags & TcpFlag.ACK) !== 0) other.onPeerAck(p.ack, p.tsMicros);
+  }
+
+  get finished(): boolean {
+    return this.resetSeen || (this.halves[0].done && this.halves[1].done);
+  }
+
+  /** Flush both directions (gaps for holes) and tell the parser the connection ended. */
+  close(tsMicros: number): void {
+    this.halves[0].flushForClose(tsMicros);
+    this.halves[1].flushForClose(tsMicros);
+    const parser = this.parser;
+    if (parser === null) return;
+    this.parser = null;
+    try {
+      parser.onEnd(tsMicros);
+    } catch {
+      this.stats.add('tcp.parserErrors');
+    }
+  }
+
+  deliver(dir: Dir, data: Buffer, tsMicros: number): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    try {
+      parser.onData(dir, data, tsMicros);
+    } catch {
+      this.failParser();
+    }
+  }
+
+  gap(dir: Dir, missing: number, tsMicros: number): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    try {
+      parser.onGap(dir, missing, tsMicros);
+    } catch {
+      this.failParser();
+    }
+  }
+
+  private failParser(): void {
+    this.stats.add('tcp.parserErrors');
+    this.parser = null;
+  }
+}

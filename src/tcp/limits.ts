@@ -1,0 +1,33 @@
+// The assembler's bounds and their defaults. Every bound that is hit is counted in Stats
+// under a `tcp.*` name and resolved by dropping or gap-skipping, never by growing.
+
+export interface TcpLimits {
+  /** Connections tracked at once; when full the least recently active one is evicted. */
+  maxConnections: number;
+  /** Out-of-order bytes buffered for one direction before skipping the hole with a gap. */
+  maxBufferedPerDirection: number;
+  /** Out-of-order bytes buffered across all connections; over it the largest buffers gap-skip. */
+  maxBufferedTotal: number;
+  /** Capture time (µs) without a packet after which a connection is flushed and forgotten. */
+  idleTimeoutMicros: number;
+}
+
+export const defaultTcpLimits: TcpLimits = {
+  maxConnections: 65536,
+  maxBufferedPerDirection: 4 * 1024 * 1024,
+  maxBufferedTotal: 256 * 1024 * 1024,
+  idleTimeoutMicros: 120_000_000,
+};
+
+/**
+ * How long a closed 4-tuple is remembered so that late packets (the last ACK, a
+ * retransmitted FIN) are ignored instead of opening a phantom midstream connection.
+ * Linux keeps TIME_WAIT for 60 s; we never keep it longer than the idle timeout.
+ */
+export function closedTupleMemoryMicros(limits: TcpLimits): number {
+  return Math.min(limits.idleTimeoutMicros, 60_000_000);
+}
+
+/** How often push() runs idle expiry by itself: every N packets or when capture time advanced this much. */
+export const expireEveryPackets = 4096;
+export const expireEveryMicros = 1_000_000;
