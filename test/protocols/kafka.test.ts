@@ -1,10 +1,10 @@
 // The Kafka dissector on real client bytes: a public capture of kafka-python and a real
 // broker, and kafkajs + kcat (librdkafka) against the stand-in broker (testdata/kafka/).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { Call, Entry } from '../../src/entry.js';
+import type { Call } from '../../src/entry.js';
 import { engineOptions } from '../../src/engine.js';
 import { detectKafka } from '../../src/protocols/kafka/detect.js';
 import { KafkaParser } from '../../src/protocols/kafka/parser.js';
@@ -12,6 +12,7 @@ import type { StreamContext } from '../../src/protocols/types.js';
 import { Stats } from '../../src/stats.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
+import { ourRequestCounts, tsharkRequestCounts } from './kafka-helpers.js';
 
 const shared = new URL('../../testdata/kafka/kafka-produce-metadata.pcap', import.meta.url).pathname;
 const clients = new URL('../../testdata/kafka/clients.pcap', import.meta.url).pathname;
@@ -20,34 +21,6 @@ const hasTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).error === und
 
 type Rec = { key: { body: string } | null; value: { body: string } | null };
 type Part = { topic: string; codec: string; records: Rec[]; errorCode?: number };
-
-/** tshark's count of requests per "apiKey/version" (api keys by number, as tshark prints them). */
-function tsharkRequestCounts(path: string, port: number): Map<string, number> {
-  const out = execFileSync(
-    'tshark',
-    ['-r', path, '-d', `tcp.port==${port},kafka`, '-Y', `kafka && tcp.dstport==${port}`, '-T', 'fields', '-e', 'kafka.api_key', '-e', 'kafka.api_version'],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const counts = new Map<string, number>();
-  for (const line of out.trim().split('\n')) {
-    // One TCP segment may carry several requests: tshark lists their fields comma-separated.
-    const [keys, versions] = line.split('\t');
-    keys.split(',').forEach((k, i) => {
-      const id = `${k}/${versions.split(',')[i]}`;
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-    });
-  }
-  return counts;
-}
-
-function ourCounts(entries: Entry[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const e of entries) {
-    const id = `${e.request.apiKeyCode}/${e.request.apiVersion}`;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
-}
 
 test('public capture (kafka-python, real broker): Metadata v0 and Produce v1 with its message', async () => {
   const { entries } = await entriesFromCapture(shared);
@@ -102,7 +75,7 @@ test('per api key and version, request counts agree with tshark', async (t) => {
   for (const [path, port] of [[clients, 19092], [shared, 9092]] as const) {
     const { entries } = await entriesFromCapture(path);
     assert.deepEqual(
-      [...ourCounts(entries)].sort(),
+      [...ourRequestCounts(entries)].sort(),
       [...tsharkRequestCounts(path, port)].sort(),
       `api key counts differ on ${path}`,
     );

@@ -1,169 +1,103 @@
-// A single-node stand-in Kafka broker for recording real clients' traffic (test-only). It
-// answers ApiVersions (v0-3), Metadata (v0-5), Produce (v3), Fetch (v4) and ListOffsets (v1)
-// with the wire encodings of the Kafka protocol guide, keeps produced record batches in
-// memory and serves them back to consumers. There is no Kafka broker in Debian or npm, so
-// this lets kafkajs and kcat (librdkafka) send their own, real request bytes.
-// Deliberately independent of src/: it must not share a bug with the dissector it feeds.
-// Usage: node stand-in-broker.mjs PORT   (exits on SIGTERM/SIGINT)
+// A single-node stand-in Kafka broker for recording real clients' traffic (test-only).
+// There is no Kafka broker in Debian or npm, so this lets kafkajs and kcat (librdkafka) send
+// their own, real request bytes. It answers with the wire encodings of the Kafka protocol
+// guide (broker-data.mjs: topics and records; broker-groups.mjs: the group coordinator;
+// broker-codec.mjs: classic and flexible encodings), keeps produced record batches in memory
+// and serves them back. Deliberately independent of src/: it must not share a bug with the
+// dissector it feeds. Two profiles of advertised versions:
+//   legacy    ApiVersions 0-3, Metadata 0-5, Produce 3, Fetch 4, ListOffsets 1 (clients.pcap)
+//   flexible  every API the files implement, up to and including flexible versions (groups.pcap)
+//   old       legacy without ApiVersions v3, like a broker before Kafka 2.4 (old-broker.pcap)
+// Requests are answered in order per connection, as a broker does, even when a Fetch waits.
+// Usage: node stand-in-broker.mjs PORT [legacy|flexible|old]   (exits on SIGTERM/SIGINT)
+import { appendFileSync } from 'node:fs';
 import net from 'node:net';
+import { In, Out } from './broker-codec.mjs';
+import { apiVersions, createTopics, fetch, listOffsets, metadata, newState, produce } from './broker-data.mjs';
+import { findCoordinator, heartbeat, joinGroup, leaveGroup, offsetCommit, offsetFetch, syncGroup } from './broker-groups.mjs';
 
+// BROKER_JOURNAL=FILE: one JSON line per request with what this broker parsed and answered
+// (the ground truth record-groups.sh keeps as groups.expected.json).
+const journal = process.env.BROKER_JOURNAL;
 const port = Number(process.argv[2] ?? 19092);
+const profile = process.argv[3] ?? 'legacy';
 const host = '127.0.0.1';
-const supported = { 0: [3, 3], 1: [4, 4], 2: [1, 1], 3: [0, 5], 18: [0, 3] };
-const flexibleFrom = { 18: 3 };
-const log = new Map(); // "topic/partition" -> { batches: Buffer[], next: number }
 
-class In {
-  constructor(b, pos = 0) { this.b = b; this.p = pos; }
-  i8() { return this.b.readInt8(this.p++); }
-  i16() { const v = this.b.readInt16BE(this.p); this.p += 2; return v; }
-  i32() { const v = this.b.readInt32BE(this.p); this.p += 4; return v; }
-  i64() { const v = this.b.readBigInt64BE(this.p); this.p += 8; return v; }
-  uv() { let r = 0, s = 0, x; do { x = this.b[this.p++]; r |= (x & 0x7f) << s; s += 7; } while (x & 0x80); return r; }
-  str() { const n = this.i16(); if (n < 0) return null; const s = this.b.toString('utf8', this.p, this.p + n); this.p += n; return s; }
-  bytes() { const n = this.i32(); if (n < 0) return null; const s = this.b.subarray(this.p, this.p + n); this.p += n; return s; }
-  arr(f) { const n = this.i32(); const out = []; for (let i = 0; i < n; i++) out.push(f()); return out; }
-}
+const profiles = {
+  legacy: { 0: [3, 3], 1: [4, 4], 2: [1, 1], 3: [0, 5], 18: [0, 3] },
+  // A broker from before KIP-511: ApiVersions v3 gets UNSUPPORTED_VERSION in a v0 body.
+  old: { 0: [3, 3], 1: [4, 4], 2: [1, 1], 3: [0, 5], 18: [0, 2] },
+  flexible: {
+    0: [3, 9], 1: [4, 12], 2: [1, 7], 3: [0, 9], 8: [0, 8], 9: [1, 7], 10: [0, 4], 11: [0, 7],
+    12: [0, 4], 13: [0, 5], 14: [0, 5], 18: [0, 3], 19: [0, 7],
+  },
+};
+const supported = profiles[profile];
+if (!supported) throw new Error(`unknown profile ${profile}`);
+// First flexible version of each API this broker knows (KIP-482).
+const flexibleFrom = { 0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 18: 3, 19: 5 };
+const names = {
+  0: 'Produce', 1: 'Fetch', 2: 'ListOffsets', 3: 'Metadata', 8: 'OffsetCommit', 9: 'OffsetFetch', 10: 'FindCoordinator',
+  11: 'JoinGroup', 12: 'Heartbeat', 13: 'LeaveGroup', 14: 'SyncGroup', 18: 'ApiVersions', 19: 'CreateTopics',
+};
+const handlers = {
+  0: produce, 1: fetch, 2: listOffsets, 3: metadata, 8: offsetCommit, 9: offsetFetch, 10: findCoordinator,
+  11: joinGroup, 12: heartbeat, 13: leaveGroup, 14: syncGroup, 18: apiVersions, 19: createTopics,
+};
+const state = newState(host, port);
 
-class Out {
-  constructor() { this.parts = []; }
-  i8(v) { const b = Buffer.alloc(1); b.writeInt8(v); this.parts.push(b); return this; }
-  i16(v) { const b = Buffer.alloc(2); b.writeInt16BE(v); this.parts.push(b); return this; }
-  i32(v) { const b = Buffer.alloc(4); b.writeInt32BE(v); this.parts.push(b); return this; }
-  i64(v) { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(v)); this.parts.push(b); return this; }
-  uv(v) { const out = []; do { let x = v & 0x7f; v >>>= 7; if (v) x |= 0x80; out.push(x); } while (v); this.parts.push(Buffer.from(out)); return this; }
-  str(s) { if (s === null) return this.i16(-1); const b = Buffer.from(s); this.i16(b.length); this.parts.push(b); return this; }
-  bytes(b) { if (b === null) return this.i32(-1); this.i32(b.length); this.parts.push(b); return this; }
-  arr(items, f) { this.i32(items.length); items.forEach(f); return this; }
-  buf() { return Buffer.concat(this.parts); }
-}
-
-function partitionLog(topic, partition) {
-  const k = `${topic}/${partition}`;
-  if (!log.has(k)) log.set(k, { batches: [], next: 0 });
-  return log.get(k);
-}
-
-function apiVersions(v, out) {
-  out.i16(0);
-  const keys = Object.entries(supported);
-  const flex = v >= 3;
-  if (flex) out.uv(keys.length + 1); else out.i32(keys.length);
-  for (const [k, [min, max]] of keys) { out.i16(Number(k)).i16(min).i16(max); if (flex) out.uv(0); }
-  if (v >= 1) out.i32(0);
-  if (flex) out.uv(0);
-}
-
-function metadata(v, r, out) {
-  const names = r.arr(() => r.str());
-  const topics = names.length > 0 ? names : [...new Set([...log.keys()].map((k) => k.split('/')[0]))];
-  for (const t of topics) partitionLog(t, 0);
-  if (v >= 3) out.i32(0);
-  out.arr([0], () => { out.i32(0).str(host).i32(port); if (v >= 1) out.str(null); });
-  if (v >= 2) out.str('stand-in-cluster');
-  if (v >= 1) out.i32(0);
-  out.arr(topics, (t) => {
-    out.i16(0).str(t);
-    if (v >= 1) out.i8(0);
-    out.arr([0], () => {
-      out.i16(0).i32(0).i32(0);
-      out.arr([0], () => out.i32(0)).arr([0], () => out.i32(0));
-      if (v >= 5) out.arr([], () => {});
-    });
-  });
-}
-
-function produce(v, r, out) {
-  r.str(); // transactional_id
-  const acks = r.i16();
-  r.i32();
-  const results = r.arr(() => {
-    const topic = r.str();
-    return [topic, r.arr(() => {
-      const partition = r.i32();
-      const records = r.bytes() ?? Buffer.alloc(0);
-      const pl = partitionLog(topic, partition);
-      const base = pl.next;
-      for (let p = 0; p + 61 <= records.length; ) {
-        const len = records.readInt32BE(p + 8);
-        const batch = Buffer.from(records.subarray(p, p + 12 + len));
-        batch.writeBigInt64BE(BigInt(pl.next), 0); // the broker assigns offsets
-        pl.next += batch.readInt32BE(23) + 1; // lastOffsetDelta + 1
-        pl.batches.push(batch);
-        p += 12 + len;
-      }
-      return [partition, base];
-    })];
-  });
-  if (acks === 0) return false;
-  out.arr(results, ([topic, parts]) => {
-    out.str(topic);
-    out.arr(parts, ([partition, base]) => out.i32(partition).i16(0).i64(base).i64(-1));
-  });
-  out.i32(0);
-  return true;
-}
-
-function fetch(v, r, out) {
-  r.i32(); r.i32(); r.i32(); r.i32(); r.i8();
-  const topics = r.arr(() => [r.str(), r.arr(() => { const p = r.i32(); const off = Number(r.i64()); r.i32(); return [p, off]; })]);
-  out.i32(0);
-  out.arr(topics, ([topic, parts]) => {
-    out.str(topic);
-    out.arr(parts, ([partition, offset]) => {
-      const pl = partitionLog(topic, partition);
-      const batches = pl.batches.filter((b) => Number(b.readBigInt64BE(0)) + b.readInt32BE(23) >= offset);
-      out.i32(partition).i16(offset > pl.next ? 1 : 0).i64(pl.next).i64(pl.next).i32(0);
-      out.bytes(Buffer.concat(batches));
-    });
-  });
-}
-
-function listOffsets(v, r, out) {
-  r.i32();
-  const topics = r.arr(() => [r.str(), r.arr(() => [r.i32(), Number(r.i64())])]);
-  out.arr(topics, ([topic, parts]) => {
-    out.str(topic);
-    out.arr(parts, ([partition, ts]) => {
-      const pl = partitionLog(topic, partition);
-      out.i32(partition).i16(0).i64(-1).i64(ts === -2 ? 0 : pl.next);
-    });
-  });
-}
-
-function handle(frame, sock) {
+/** The response frame for one request, or null when none is sent (Produce acks=0). */
+async function handle(frame, note) {
   const r = new In(frame);
   const key = r.i16(), v = r.i16(), corr = r.i32();
-  r.str(); // client id
+  const clientId = r.str(false); // request header v1/v2: the client id is never compact
+  const req = { apiKey: names[key] ?? `ApiKey${key}`, apiKeyCode: key, apiVersion: v, correlationId: corr, clientId };
+  const res = { correlationId: corr };
+  note.request = req;
+  note.response = res;
   const flex = v >= (flexibleFrom[key] ?? Infinity);
-  if (flex) { const n = r.uv(); for (let i = 0; i < n; i++) { r.uv(); r.p += r.uv(); } }
-  const out = new Out().i32(corr); // ApiVersions always answers with header v0
+  r.tags(flex);
+  const out = new Out().i32(corr);
+  if (flex && key !== 18) out.tags(true); // response header v1; ApiVersions keeps v0
   const range = supported[key];
   if (!range || v < range[0] || v > range[1]) {
-    if (key === 18) { new Out(); out.parts.length = 1; out.i16(35).arr([], () => {}); } // UNSUPPORTED_VERSION, v0 body
-    else { sock.destroy(); return; }
-  } else if (key === 18) apiVersions(v, out);
-  else if (key === 3) metadata(v, r, out);
-  else if (key === 0) { if (!produce(v, r, out)) return; }
-  else if (key === 1) fetch(v, r, out);
-  else if (key === 2) listOffsets(v, r, out);
+    if (key !== 18) return 'close';
+    // UNSUPPORTED_VERSION in a v0 body listing the ApiVersions range (KIP-511), as Kafka
+    // brokers answer, so the client can read it and retry lower.
+    out.parts.length = 1;
+    out.i16(35).arr([[18, supported[18]]], false, ([k, [min, max]]) => out.i16(k).i16(min).i16(max));
+    Object.assign(res, { errorCode: 35, apiKeyCount: 1, apiVersions: { 18: `${supported[18][0]}-${supported[18][1]}` } });
+  } else if ((await handlers[key](state, { v, flex, clientId, supported, req, res }, r, out)) === false) return null;
   const body = out.buf();
   const size = Buffer.alloc(4);
   size.writeInt32BE(body.length);
-  sock.write(Buffer.concat([size, body]));
+  return Buffer.concat([size, body]);
 }
 
 const server = net.createServer((sock) => {
   let buf = Buffer.alloc(0);
+  let queue = Promise.resolve();
   sock.on('data', (d) => {
     buf = Buffer.concat([buf, d]);
     while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-      const n = buf.readInt32BE(0);
-      handle(buf.subarray(4, 4 + n), sock);
-      buf = buf.subarray(4 + n);
+      const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
+      buf = buf.subarray(4 + frame.length);
+      const note = { clientPort: sock.remotePort };
+      const answer = handle(frame, note).catch((err) => {
+        process.stderr.write(`stand-in broker: cannot answer api ${frame.readInt16BE(0)} v${frame.readInt16BE(2)}: ${err.stack}\n`);
+        return 'close';
+      });
+      if (process.env.BROKER_LOG) process.stderr.write(`req ${frame.readInt16BE(0)} v${frame.readInt16BE(2)}\n`);
+      queue = queue.then(async () => {
+        const res = await answer;
+        const sent = res !== 'close' && res !== null && !sock.destroyed && !sock.writableEnded;
+        if (res === 'close') sock.destroy();
+        else if (sent) sock.write(res);
+        if (journal) appendFileSync(journal, `${JSON.stringify({ ...note, response: sent ? note.response : null })}\n`);
+      });
     }
   });
   sock.on('error', () => {});
 });
-server.listen(port, host, () => process.stdout.write(`listening ${port}\n`));
+server.listen(port, host, () => process.stdout.write(`listening ${port} (${profile})\n`));
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

@@ -1,6 +1,6 @@
 // DNS over TCP (RFC 1035 4.2.2, RFC 7766): each message has a two-byte length prefix; a
 // connection may carry many queries, answered in any order, paired by id.
-import { ByteQueue } from '../kafka/byte-queue.js';
+import { ByteQueue } from '../byte-queue.js';
 import type { Dir, Probe, StreamContext, StreamParser, TcpDissector, Verdict } from '../types.js';
 import { isClientQuery, parseDnsMessage } from './message.js';
 import { PendingQueries } from './pending.js';

@@ -4,7 +4,7 @@
 import type { Call } from '../../entry.js';
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { ApiKey, isFlexible, responseHeaderHasTags } from './apis.js';
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from '../byte-queue.js';
 import { findRequestBoundary } from './detect.js';
 import { apiName, requestHeaderAt } from './header.js';
 import { KafkaDecodeError, KafkaReader } from './reader.js';
@@ -252,19 +252,29 @@ function summarize(request: Fields, response: Fields | null): string {
   let s = `${request.apiKey} v${request.apiVersion}`;
   const topics = Array.isArray(request.topics) ? request.topics.filter((t) => typeof t === 'string') : [];
   if (topics.length > 0) s += ` ${topics.slice(0, 3).join(',')}${topics.length > 3 ? `,+${topics.length - 3}` : ''}`;
+  const group = typeof request.groupId === 'string' ? request.groupId : request.keyType !== 'transaction' && typeof request.key === 'string' ? request.key : null;
+  if (group !== null) s += ` (group ${group})`;
   if (request.apiKey === 'Produce' && Array.isArray(request.partitions)) {
     const n = request.partitions.reduce((sum: number, p: Fields) => sum + (Number(p.recordCount) || 0), 0);
     s += ` (${n} record${n === 1 ? '' : 's'})`;
   }
-  if (response && typeof response.errorCode === 'number' && response.errorCode !== 0) {
-    s += ` -> ${response.error ?? `error ${response.errorCode}`}`;
-  } else if (response && Array.isArray(response.partitions)) {
-    const bad = response.partitions.find((p: Fields) => typeof p.errorCode === 'number' && p.errorCode !== 0);
-    if (bad) s += ` -> ${bad.error ?? `error ${bad.errorCode}`}`;
-    if (request.apiKey === 'Fetch') {
-      const n = response.partitions.reduce((sum: number, p: Fields) => sum + (Number(p.recordCount) || 0), 0);
-      s += ` -> ${n} record${n === 1 ? '' : 's'}`;
-    }
+  if (response === null) return s;
+  const failed = firstError(response);
+  if (failed) s += ` -> ${failed.error ?? `error ${failed.errorCode}`}`;
+  else if (request.apiKey === 'Fetch' && Array.isArray(response.partitions)) {
+    const n = response.partitions.reduce((sum: number, p: Fields) => sum + (Number(p.recordCount) || 0), 0);
+    s += ` -> ${n} record${n === 1 ? '' : 's'}`;
   }
   return s;
+}
+
+/** The response's own error, else the first failed partition, topic, member, group or coordinator. */
+function firstError(response: Fields): Fields | undefined {
+  if (typeof response.errorCode === 'number' && response.errorCode !== 0) return response;
+  for (const list of [response.partitions, response.topics, response.members, response.groups, response.coordinators]) {
+    if (!Array.isArray(list)) continue;
+    const bad = list.find((x: unknown) => typeof x === 'object' && x !== null && typeof (x as Fields).errorCode === 'number' && (x as Fields).errorCode !== 0);
+    if (bad) return bad as Fields;
+  }
+  return undefined;
 }

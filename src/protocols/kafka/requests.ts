@@ -141,6 +141,7 @@ export function decodeRequestBody(key: number, v: number, flex: boolean, r: Kafk
       out.groupId = str();
       out.generationId = r.int32();
       out.memberId = str();
+      if (v >= 3) out.groupInstanceId = str();
       break;
     }
     case ApiKey.LeaveGroup: {

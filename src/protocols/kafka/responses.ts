@@ -6,6 +6,8 @@ import { KafkaReader } from './reader.js';
 import { decodeRecordSet, type RecordBudget } from './records.js';
 import type { Fields } from './requests.js';
 
+const unsupportedVersion = 35;
+
 function withError(out: Fields, code: number): void {
   out.errorCode = code;
   const name = errorName(code);
@@ -141,13 +143,16 @@ export function decodeResponseBody(key: number, v: number, flex: boolean, r: Kaf
       break;
     }
     case ApiKey.ApiVersions: {
-      withError(out, r.int16());
+      const code = r.int16();
+      withError(out, code);
+      // The api_keys array is compact from v3 on, even though the header is v0; but a broker
+      // that does not know the version asked answers UNSUPPORTED_VERSION in a v0 body (KIP-511).
+      const compact = flex && code !== unsupportedVersion;
       const versions: Record<string, string> = {};
-      // The api_keys array is compact from v3 on, even though the header is v0.
-      r.array(flex, () => {
+      r.array(compact, () => {
         const k = r.int16();
         versions[String(k)] = `${r.int16()}-${r.int16()}`;
-        tags();
+        r.taggedFields(compact);
       }, 6);
       out.apiKeyCount = Object.keys(versions).length;
       out.apiVersions = versions;

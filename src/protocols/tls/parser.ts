@@ -2,7 +2,7 @@
 // direction (a ClientHello may span records and segments), read the ClientHello and the
 // ServerHello, emit one entry, then ignore the rest of the connection (counting its bytes).
 import type { Call } from '../../entry.js';
-import { ByteQueue } from '../kafka/byte-queue.js';
+import { ByteQueue } from '../byte-queue.js';
 import type { Dir, Probe, StreamContext, StreamParser, Verdict } from '../types.js';
 import { parseClientHello, parseServerHello, type ClientHello } from './hello.js';
 import { alertName, versionName } from './names.js';
