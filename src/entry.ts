@@ -59,8 +59,17 @@ export function nextEntryId(): string {
   return `${idPrefix}-${idCounter.toString(36).padStart(6, '0')}`;
 }
 
-/** ISO-8601 UTC with microseconds: 2026-11-26T00:16:23.123456Z. */
+/** Latest instant a four-digit year can write: 9999-12-31T23:59:59.999999Z. */
+const MAX_MICROS = 253402300799999999;
+
+/**
+ * ISO-8601 UTC with microseconds: 2026-11-26T00:16:23.123456Z. A capture's clock can say
+ * anything (a corrupt record, a device without time); out-of-range times are clamped to
+ * 1970..9999 so the field keeps its format.
+ */
 export function isoMicros(tsMicros: number): string {
+  if (!(tsMicros >= 0)) tsMicros = 0;
+  else if (tsMicros > MAX_MICROS) tsMicros = MAX_MICROS;
   const millis = Math.floor(tsMicros / 1000);
   const iso = new Date(millis).toISOString(); // ...SS.mmmZ
   const micros = String(Math.floor(tsMicros - millis * 1000)).padStart(3, '0');

@@ -42,14 +42,14 @@ export function addOutcome(call: Call, stream: H2Stream): void {
 export function summaryOutcome(stream: H2Stream, response: Record<string, unknown> | null): string {
   if (stream.resetCode !== undefined && response === null) return `RST_STREAM ${errorCodeName(stream.resetCode)}`;
   if (response === null) return '(no response)';
-  return String(response.status);
+  return String(response.status ?? '?');
 }
 
 function pathWithQuery(stream: H2Stream): string | undefined {
   return stream.upgradeRequest?.path;
 }
 
-function buildRequest(stream: H2Stream, options: EngineOptions): Record<string, unknown> & { method: string } {
+function buildRequest(stream: H2Stream, options: EngineOptions): Record<string, unknown> & { method?: string } {
   const up = stream.upgradeRequest;
   if (up !== undefined) {
     // The upgraded request was an HTTP/1.1 message; keep what the HTTP/1 dissector parsed.
@@ -60,12 +60,16 @@ function buildRequest(stream: H2Stream, options: EngineOptions): Record<string, 
   const half = stream.request;
   const fullPath = fieldValue(half.fields, ':path') ?? '';
   const q = fullPath.indexOf('?');
-  const request: Record<string, unknown> & { method: string } = {
-    method: fieldValue(half.fields, ':method') ?? '',
+  const method = fieldValue(half.fields, ':method');
+  const request: Record<string, unknown> & { method?: string } = {
     path: q < 0 ? fullPath : fullPath.slice(0, q),
     query: q < 0 ? {} : parseQuery(fullPath.slice(q + 1)),
     httpVersion: '2',
   };
+  // A header block without :method or :path (lost to a gap, or malformed) is shown as
+  // incomplete rather than with a made-up method.
+  if (method) request.method = method;
+  if (!method || fullPath === '') half.headersIncomplete = true;
   const scheme = fieldValue(half.fields, ':scheme');
   if (scheme !== undefined) request.scheme = scheme;
   const authority = fieldValue(half.fields, ':authority');
@@ -78,11 +82,10 @@ function buildRequest(stream: H2Stream, options: EngineOptions): Record<string, 
 }
 
 function buildResponse(half: HalfStream, options: EngineOptions): Record<string, unknown> {
-  const response: Record<string, unknown> = {
-    status: Number(fieldValue(half.fields, ':status') ?? 0),
-    httpVersion: '2',
-    headers: headerObject(half.fields),
-  };
+  const response: Record<string, unknown> = { httpVersion: '2', headers: headerObject(half.fields) };
+  const status = fieldValue(half.fields, ':status');
+  if (status !== undefined && /^[1-9]\d\d$/.test(status)) response.status = Number(status);
+  else half.headersIncomplete = true; // no usable :status: say so rather than invent one
   Object.assign(response, renderPayload(half, options));
   if (half.trailers !== null) response.trailers = headerObject(half.trailers);
   if (half.headersIncomplete) response.headersIncomplete = true;
