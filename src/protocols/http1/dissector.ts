@@ -55,12 +55,24 @@ export class Http1Parser implements StreamParser {
   onEnd(ts: number): void {
     try {
       if (this.mode === 'switched') return this.next?.onEnd(ts);
+      if (this.bodyWithheldAfterFinalResponse() && this.client.endBodyNotSent(ts)) this.stats.add('http1.expectBodiesNotSent');
       this.client.onEnd(ts);
       this.server.onEnd(ts);
       while (this.exchanges.length > 0) this.emitFirst();
     } catch (err) {
       this.internalError(err);
     }
+  }
+
+  /**
+   * The request still being read sent `Expect: 100-continue` and already has its final
+   * response (a 417, say): its client may close without sending the body, and then
+   * nothing was lost, so the request must not end as incomplete.
+   */
+  private bodyWithheldAfterFinalResponse(): boolean {
+    const last = this.exchanges.at(-1);
+    if (last === undefined || last.requestDone || last.response === null) return false;
+    return last.request.head.headers['expect']?.trim().toLowerCase() === '100-continue';
   }
 
   private readonly clientSink: MessageSink = {

@@ -229,6 +229,19 @@ export class MessageParser {
     this.lineStart = true;
   }
 
+  /**
+   * Ends the message in progress as complete if not one byte of its body was sent: used
+   * for an `Expect: 100-continue` request that got its final response before the body and
+   * whose client then closed instead of sending it (RFC 9110 10.1.1). False if not applicable.
+   */
+  endBodyNotSent(ts: number): boolean {
+    const msg = this.msg;
+    const atBodyStart = this.state === LENGTH || (this.state === CHUNK_SIZE && this.acc.length === 0);
+    if (msg === null || !atBodyStart || msg.body.wireSize > 0 || msg.incomplete) return false;
+    this.finish(ts, false);
+    return true;
+  }
+
   /** The connection ended: a close-delimited body is complete, anything else in progress is not. */
   onEnd(ts: number): void {
     if (this.state === CLOSE) {
