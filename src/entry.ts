@@ -59,8 +59,12 @@ export function nextEntryId(): string {
   return `${idPrefix}-${idCounter.toString(36).padStart(6, '0')}`;
 }
 
-/** Latest instant a four-digit year can write: 9999-12-31T23:59:59.999999Z. */
-const MAX_MICROS = 253402300799999999;
+/**
+ * The last second a four-digit year can write, 9999-12-31T23:59:59Z. (Microsecond counts
+ * this large are beyond 2^53, so a double holds them only to the nearest 32 µs; this one
+ * is exact, and rounding cannot carry it into year 10000.)
+ */
+const MAX_MICROS = 253402300799000000;
 
 /**
  * ISO-8601 UTC with microseconds: 2026-11-26T00:16:23.123456Z. A capture's clock can say
