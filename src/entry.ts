@@ -74,11 +74,18 @@ const MAX_MICROS = 253402300799000000;
 export function isoMicros(tsMicros: number): string {
   if (!(tsMicros >= 0)) tsMicros = 0;
   else if (tsMicros > MAX_MICROS) tsMicros = MAX_MICROS;
-  const millis = Math.floor(tsMicros / 1000);
-  const iso = new Date(millis).toISOString(); // ...SS.mmmZ
-  const micros = String(Math.floor(tsMicros - millis * 1000)).padStart(3, '0');
-  return `${iso.slice(0, -1)}${micros}Z`;
+  const second = Math.floor(tsMicros / 1_000_000);
+  // Entries come in time order, many per second: format "YYYY-MM-DDTHH:MM:SS." once a second.
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const fraction = String(Math.floor(tsMicros - second * 1_000_000));
+  return `${cachedPrefix}${'000000'.slice(fraction.length)}${fraction}Z`;
 }
+
+let cachedSecond = -1;
+let cachedPrefix = '';
 
 export function makeEntry(
   call: Call,

@@ -23,6 +23,9 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = [
  */
 const SENSITIVE_KEY_PARTS = ['password', 'passwd', 'secret', 'token', 'apikey', 'privatekey', 'credential'];
 
+/** Matches any text that contains a sensitive key, before separators are removed. */
+const SENSITIVE_HINT = /pass|secret|token|key|credential|\\u/i;
+
 export function isSensitiveKey(key: string): boolean {
   const k = key.toLowerCase().replace(/[-_.]/g, '');
   return SENSITIVE_KEY_PARTS.some((part) => k.includes(part));
@@ -60,6 +63,9 @@ function redactHeaderMap(headers: unknown, names: ReadonlySet<string>): void {
 
 /** Returns the redacted body, or null when nothing in it needed redaction. */
 export function redactBodyText(body: string, contentType: string): string | null {
+  // Parsing every JSON body costs more than scanning it: only bodies that could hold a
+  // sensitive key (its raw spelling, or a \u escape that could hide one) are parsed.
+  if (!SENSITIVE_HINT.test(body)) return null;
   const first = firstNonSpace(body);
   if (first === '{' || first === '[') {
     let parsed: unknown;
