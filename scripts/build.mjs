@@ -12,7 +12,9 @@ await build({
   target: 'node20',
   format: 'esm',
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);",
+    // A young generation of 8 MiB a semi-space (instead of 16) keeps peak RSS ~50 MB lower at
+    // the same speed on large captures (bench/run.ts); `env -S` passes the flag on Linux and macOS.
+    js: "#!/usr/bin/env -S node --max-semi-space-size=8\nimport { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);",
   },
   // pcap is a native addon, used only by the tapper's live capture.
   external: ['pcap'],

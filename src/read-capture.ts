@@ -63,7 +63,7 @@ export async function readCapture(
   let failure: unknown = null;
   let frames = 0;
   try {
-    const result = await readCaptureStream(Readable.from(gated(input as AsyncIterable<Buffer>)), (frame) =>
+    const result = await readCaptureStream(Readable.from(gated(input as AsyncIterable<Buffer>), { highWaterMark: 1 }), (frame) =>
       engine.handleFrame(frame),
     );
     frames = result.frames;
