@@ -2,8 +2,8 @@
 // the same file (decode-as for the non-standard ports the scripts record on).
 export const BENCH_CASES = [
   { name: 'http1', make: 'bench/make-http1-capture.sh', tsharkFilter: 'http', tsharkDecodeAs: ['-d', 'tcp.port==18080,http'], tsharkFields: ['http.request.method', 'http.response.code'] },
-  { name: 'http2', make: 'bench/make-http2-capture.sh', tsharkFilter: 'http2', tsharkDecodeAs: ['-d', 'tcp.port==18091,http2'], tsharkFields: ['http2.streamid', 'http2.header.value'] },
-  { name: 'grpc', make: 'bench/make-grpc-capture.sh', tsharkFilter: 'grpc', tsharkDecodeAs: ['-d', 'tcp.port==50071,http2'], tsharkFields: ['grpc.path', 'grpc.status_code'] },
+  { name: 'http2', make: 'bench/make-http2-capture.sh', tsharkFilter: 'http2', tsharkDecodeAs: ['-d', 'tcp.port==18091,http2'], tsharkFields: ['http2.streamid', 'http2.headers.status'] },
+  { name: 'grpc', make: 'bench/make-grpc-capture.sh', tsharkFilter: 'grpc', tsharkDecodeAs: ['-d', 'tcp.port==50071,http2'], tsharkFields: ['http2.streamid', 'grpc.message_length'] },
   { name: 'redis', make: 'bench/make-redis-capture.sh', tsharkFilter: 'resp', tsharkDecodeAs: ['-d', 'tcp.port==16392,resp'], tsharkFields: ['resp.bulk_string.value'] },
   { name: 'amqp', make: 'bench/make-amqp-capture.sh', tsharkFilter: 'amqp', tsharkDecodeAs: ['-d', 'tcp.port==15698,amqp'], tsharkFields: ['amqp.method.class', 'amqp.method.method'] },
   { name: 'kafka', make: 'bench/make-kafka-capture.sh', tsharkFilter: 'kafka && tcp.dstport==19092', tsharkDecodeAs: ['-d', 'tcp.port==19092,kafka'], tsharkFields: ['kafka.api_key', 'kafka.correlation_id'] },

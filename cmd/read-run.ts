@@ -10,6 +10,13 @@ import { compileFilter } from '../src/sink/filter.js';
 import { LineOutput } from '../src/sink/output.js';
 import { printerFor, type OutputMode } from '../src/sink/printers.js';
 
+/**
+ * Input is read in chunks of this size, and output drains between chunks: entries can be ten
+ * times larger than the packets they came from (gRPC), so a smaller chunk bounds the output
+ * waiting on a slow reader (a pipe) to a few MB.
+ */
+const INPUT_CHUNK_BYTES = 256 * 1024;
+
 export interface ReadRequest {
   file: string;
   filter?: string;
@@ -44,7 +51,7 @@ export async function runRead(req: ReadRequest): Promise<void> {
     redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...req.redactHeaders.map((h) => h.toLowerCase())]),
     protoPaths: req.protoPaths,
   });
-  const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: 1024 * 1024 });
+  const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: INPUT_CHUNK_BYTES });
   const output = new LineOutput(process.stdout);
   const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
   const result = await readCapture(input, options, { output, printer, filter });
