@@ -12,7 +12,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 capture_dir=$(mktemp -d /tmp/kubectl-tap-demo.XXXXXX)
+capture_loop=
 cleanup() {
+  if [ -n "$capture_loop" ]; then kill "$capture_loop" 2>/dev/null || true; fi
   pkill -f "tcpdump .*$capture_dir" 2>/dev/null || true
   npx tsx test/cluster/cli.ts down || true
   rm -rf "$capture_dir"
@@ -21,6 +23,28 @@ trap cleanup EXIT INT TERM
 
 npx tsx test/cluster/cli.ts up --nodes 2
 export KUBECONFIG="$PWD/.cluster/kubeconfig"
+
+# Tap the shop from its first packet: as each server pod gets its address, tcpdump starts in
+# the pod's network namespace for the ports the pod serves (after kube-proxy's NAT, as a
+# tapper on the pod's interface sees it), so every call is captured once, at its server, and
+# connections are seen from their SYN. Admin ports (metrics) are left out.
+start_captures() {
+  local jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {.status.podIP} {range .spec.containers[*]}{range .ports[*]}{.containerPort} {end}{end}{"\n"}{end}'
+  local deadline=$((SECONDS + 30)) pod uid ip ports netns filter port
+  while ((SECONDS < deadline)); do
+    while read -r pod uid ip ports; do
+      [ -n "$ip" ] && [ ! -e "$capture_dir/$pod.started" ] || continue
+      netns=$(ip netns list | awk -v id="p$(echo "$uid" | tr -d - | cut -c1-10)" '$1 ~ id"$" {print $1}')
+      filter=$(for port in $ports; do case $port in 9100|9101) ;; *) printf '(dst host %s and dst port %s) or (src host %s and src port %s) or ' "$ip" "$port" "$ip" "$port" ;; esac; done)
+      [ -n "$netns" ] && [ -n "$filter" ] || continue
+      touch "$capture_dir/$pod.started"
+      ip netns exec "$netns" tcpdump -i any -U -w "$capture_dir/$pod.pcap" "${filter% or }" >/dev/null 2>&1 &
+    done < <(kubectl get pods -n shop -o jsonpath="$jsonpath"; kubectl get pods -n kube-system -l k8s-app=kube-dns -o jsonpath="$jsonpath")
+    sleep 0.3
+  done
+}
+start_captures &
+capture_loop=$!
 
 echo "waiting for the shop's pods to be ready..." >&2
 kubectl wait --for=condition=Ready pods --all -n shop --timeout=90s >/dev/null
@@ -38,29 +62,14 @@ for app in loadgenerator frontend catalog cart checkout payments shipping kafka 
   printf '%-14s %s\n' "$app" "$(kubectl get --raw "/api/v1/namespaces/shop/pods/$pod:9100/proxy/metrics")"
 done
 
-# The engine on the cluster's real traffic: tcpdump in each pod's network namespace on the
-# ports that pod serves, so every call is captured once, at its server, after kube-proxy's
-# NAT (as a tapper on the pod's interface sees it). Admin ports (metrics) are left out.
-echo
-echo "capturing 8 s of the shop's traffic in every pod's network namespace..." >&2
-jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {range .spec.containers[*]}{range .ports[*]}{.containerPort} {end}{end}{"\n"}{end}'
-pods="$(kubectl get pods -n shop -o jsonpath="$jsonpath")
-$(kubectl get pods -n kube-system -l k8s-app=kube-dns -o jsonpath="$jsonpath")"
-while read -r pod uid ports; do
-  [ -n "$pod" ] || continue
-  netns=$(ip netns list | awk -v id="p$(echo "$uid" | tr -d - | cut -c1-10)" '$1 ~ id"$" {print $1}')
-  [ -n "$netns" ] || continue
-  filter=$(for port in $ports; do case $port in 9100|9101) ;; *) printf 'port %s or ' "$port" ;; esac; done)
-  [ -n "$filter" ] || continue
-  ip netns exec "$netns" tcpdump -i any -U -w "$capture_dir/$pod.pcap" "${filter% or }" >/dev/null 2>&1 &
-done <<< "$pods"
-sleep 8
+
+kill "$capture_loop" 2>/dev/null || true
 pkill -INT -f "tcpdump .*$capture_dir" || true
 sleep 0.5
 mergecap -w "$capture_dir/shop.pcapng" "$capture_dir"/*.pcap
 echo
-echo "\$ kubectl tap read shop.pcapng -o summary   (first 30 calls)"
-PATH="$PWD/dist:$PATH" kubectl tap read "$capture_dir/shop.pcapng" -o summary -q | head -n 30
+echo "\$ kubectl tap read shop.pcapng -o summary | head -n 40"
+PATH="$PWD/dist:$PATH" kubectl tap read "$capture_dir/shop.pcapng" -o summary -q | head -n 40
 echo
 echo "\$ kubectl tap read shop.pcapng | jq -r .protocol | sort | uniq -c"
 PATH="$PWD/dist:$PATH" kubectl tap read "$capture_dir/shop.pcapng" | jq -r .protocol | sort | uniq -c
