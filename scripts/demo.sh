@@ -67,6 +67,8 @@ kill "$capture_loop" 2>/dev/null || true
 pkill -INT -f "tcpdump .*$capture_dir" || true
 sleep 0.5
 mergecap -w "$capture_dir/shop.pcapng" "$capture_dir"/*.pcap
+# DEMO_CAPTURE=FILE keeps the capture for a look with kubectl tap read, tshark or Wireshark.
+if [ -n "${DEMO_CAPTURE:-}" ]; then cp "$capture_dir/shop.pcapng" "$DEMO_CAPTURE"; fi
 echo
 # RabbitMQ's runtime looks its own host name up several times a second; leave that out.
 filter='protocol != "dns" or $contains(request.questions[0].name, "partner")'

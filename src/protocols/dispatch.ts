@@ -66,9 +66,8 @@ class DetectingParser implements StreamParser {
     if (this.parser) return this.parser.onEnd(ts);
     if (!this.gaveUp && this.pending.length > 0) {
       // Last chance: a dissector that wanted more bytes may accept what there is.
-      this.tryDetect(true);
+      this.tryDetect(true); // claims the connection or gives up on it (and counts that)
       if (this.parser) return (this.parser as StreamParser).onEnd(ts);
-      this.stats.add('engine.unclaimedConnections');
     }
   }
 
