@@ -8,4 +8,5 @@ export const BENCH_CASES = [
   { name: 'amqp', make: 'bench/make-amqp-capture.sh', tsharkFilter: 'amqp', tsharkDecodeAs: ['-d', 'tcp.port==15698,amqp'], tsharkFields: ['amqp.method.class', 'amqp.method.method'] },
   { name: 'kafka', make: 'bench/make-kafka-capture.sh', tsharkFilter: 'kafka && tcp.dstport==19092', tsharkDecodeAs: ['-d', 'tcp.port==19092,kafka'], tsharkFields: ['kafka.api_key', 'kafka.correlation_id'] },
   { name: 'dns', make: 'bench/make-dns-capture.sh', tsharkFilter: 'dns.flags.response==1', tsharkDecodeAs: ['-d', 'udp.port==5300,dns', '-d', 'tcp.port==5300,dns'], tsharkFields: ['dns.qry.name', 'dns.flags.rcode'] },
+  { name: 'tls', make: 'bench/make-tls-capture.sh', tsharkFilter: 'tls.handshake.type==1', tsharkDecodeAs: ['-d', 'tcp.port==18443,tls'], tsharkFields: ['tls.handshake.extensions_server_name', 'tls.handshake.ciphersuite'] },
 ];
