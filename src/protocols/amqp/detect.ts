@@ -4,6 +4,7 @@
 
 import type { Probe, Verdict } from '../types.js';
 import { PROTOCOL_HEADER } from './frames.js';
+import { methodEvidence } from './orientation.js';
 import { methodById } from './spec.js';
 
 export function detectAmqp(probe: Probe): Verdict {
@@ -15,7 +16,16 @@ export function detectAmqp(probe: Probe): Verdict {
   }
   if (!probe.midstream) return c.length === 0 ? (probe.server.length === 0 ? 'more' : 'no') : 'no';
   if (c.length === 0 && probe.server.length === 0) return 'more';
-  return laterMethodFrame(c) || laterMethodFrame(probe.server) ? 'yes' : 'no';
+  const fromClient = laterMethodFrame(c);
+  const fromServer = laterMethodFrame(probe.server);
+  if (fromClient < 0 && fromServer < 0) return 'no';
+  // The client/server guess may be backwards: methods only one side sends decide, and
+  // contradicting ones make the engine try the swapped orientation.
+  const c1 = fromClient < 0 ? null : methodEvidence(c, fromClient);
+  const s1 = fromServer < 0 ? null : methodEvidence(probe.server, fromServer);
+  const agree = (c1?.clientMethods ?? 0) + (s1?.serverMethods ?? 0);
+  const disagree = (c1?.serverMethods ?? 0) + (s1?.clientMethods ?? 0);
+  return disagree > agree ? 'no' : 'yes';
 }
 
 /** type 1, channel, size, a known class and method, frame-end 0xCE where the size says. */
@@ -31,13 +41,14 @@ function methodFrame(b: Buffer): Verdict {
 }
 
 /**
- * Joined mid-connection: a whole method frame of a known class starting in the first 4 KiB.
+ * Joined mid-connection: the offset of a whole method frame of a known class starting in the
+ * first 4 KiB, -1 when none.
  * Never 'more': waiting here would hold back every dissector after this one in the registry.
  */
-function laterMethodFrame(b: Buffer): boolean {
+function laterMethodFrame(b: Buffer): number {
   const limit = Math.min(b.length, 4096);
   for (let i = b.indexOf(1); i >= 0 && i < limit; i = b.indexOf(1, i + 1)) {
-    if (methodFrame(b.subarray(i)) === 'yes') return true;
+    if (methodFrame(b.subarray(i)) === 'yes') return i;
   }
-  return false;
+  return -1;
 }

@@ -68,11 +68,16 @@ class DnsTcpParser implements StreamParser {
   }
 }
 
+/** Largest first query we believe (EDNS payloads are offered up to 4096, queries stay far below). */
+const maxQueryLength = 4096;
+
 function detectDnsTcp(probe: Probe): Verdict {
   const c = probe.client;
   if (c.length < 2) return probe.server.length > 0 ? 'no' : 'more';
   const len = c.readUInt16BE(0);
-  if (len < 17) return 'no';
+  // A query is one small message (a question, maybe an OPT record); refusing absurd lengths
+  // at once keeps text protocols (whose first two letters read as a big length) from waiting.
+  if (len < 17 || len > maxQueryLength) return 'no';
   if (c.length >= 4 && c.readUInt16BE(2) === 0) return 'no'; // id 0 is not a client's
   if (c.length >= 5 && (c[4] & 0x80) !== 0) return 'no'; // a response first
   if (c.length < 2 + len) return c.length >= 12 + 2 && probe.server.length > 0 ? 'no' : 'more';

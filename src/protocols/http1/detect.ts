@@ -1,6 +1,7 @@
 // Content-based detection of HTTP/1.x: the client's first bytes are a request line, or the
 // server's first bytes a status line. Ports are never consulted. When the capture joined
-// mid-connection, a start line at any line start inside the probe is enough.
+// mid-connection, a start line at any line start inside the probe is enough, unless the
+// lines say the reassembler's client/server guess is backwards.
 
 import type { Probe, Verdict } from '../types.js';
 import { LF, matchRequestLine, matchStatusLine, type LineMatch } from './syntax.js';
@@ -17,11 +18,19 @@ export function detectHttp1(probe: Probe): Verdict {
     if (probe.client.length > 0) return client;
     return server;
   }
+  // The client/server guess may be backwards: status lines from the client's side or request
+  // lines from the server's make the engine try the swapped orientation.
+  if (startsWith(probe.client, matchStatusLine) || startsWith(probe.server, matchRequestLine)) return 'no';
   const clientLater = findStartLine(probe.client, matchRequestLine);
   const serverLater = findStartLine(probe.server, matchStatusLine);
   if (clientLater === 'yes' || serverLater === 'yes') return 'yes';
+  if (findStartLine(probe.client, matchStatusLine) === 'yes' || findStartLine(probe.server, matchRequestLine) === 'yes') return 'no';
   if (clientLater === 'more' || serverLater === 'more') return 'more';
   return probe.client.length + probe.server.length < MIDSTREAM_PATIENCE ? 'more' : 'no';
+}
+
+function startsWith(buf: Buffer, match: (b: Buffer, pos: number, end: number) => LineMatch): boolean {
+  return buf.length > 0 && match(buf, 0, buf.length) === 'yes';
 }
 
 /** Is there a start line after any LF in `buf`? 'more' when the last candidate is cut short. */

@@ -1,13 +1,19 @@
 // Deciding from the first bytes of a connection whether it speaks Kafka, on any port.
 import type { Probe, Verdict } from '../types.js';
-import { requestHeaderAt } from './header.js';
+import { maxPlausibleFrame, requestHeaderAt } from './header.js';
 
 /** Offsets tried when the capture joined mid-connection. */
 const midstreamScan = 4096;
 
 export function detectKafka(probe: Probe): Verdict {
   const { client, server } = probe;
-  if (client.length === 0) return server.length > 0 && !probe.midstream ? 'no' : 'more';
+  if (client.length === 0) {
+    if (!probe.midstream) return server.length > 0 ? 'no' : 'more';
+    // Joined mid-flow with only the other side heard from: refuse bytes that cannot be a
+    // response frame (so text protocols are not held back), or that are requests (swapped).
+    if (server.length >= 4 && !plausibleResponseSize(server.readInt32BE(0))) return 'no';
+    return findRequestBoundary(server) === 0 ? 'no' : 'more';
+  }
   const first = requestHeaderAt(client, 0);
   // A client request is one write: a short client message the server already answered is not Kafka.
   if (first === 'more') return server.length > 0 && !probe.midstream ? 'no' : 'more';
@@ -24,7 +30,56 @@ export function detectKafka(probe: Probe): Verdict {
     return client.length >= next ? 'yes' : 'more';
   }
   if (!probe.midstream) return 'no';
-  return findRequestBoundary(client) >= 0 ? 'yes' : client.length < midstreamScan ? 'more' : 'no';
+  const boundary = findRequestBoundary(client);
+  if (boundary >= 0) return orientation(client.subarray(boundary), server);
+  // Wait only while some offset could still start a request: text protocols (Redis, HTTP)
+  // never can, and saying 'more' for them would hold back every dissector after this one.
+  return client.length < midstreamScan && anyRequestCandidate(client) ? 'more' : 'no';
+}
+
+/**
+ * Joined mid-flow the client/server guess may be backwards, and a response whose correlation
+ * id is small can pass for a request header. Responses echo the correlation ids of requests:
+ * if the ids of this side's "requests" come back from the other side, the orientation holds;
+ * if it is the other way round, it is swapped and the engine tries the other orientation.
+ */
+function orientation(requests: Buffer, server: Buffer): Verdict {
+  const forward = echoedIds(requests, server);
+  const backward = findRequestBoundary(server) === 0 ? echoedIds(server, requests) : 0;
+  return backward > forward ? 'no' : 'yes';
+}
+
+/** Frames compared per side when matching correlation ids. */
+const framesCompared = 16;
+
+/** How many of the responses framed in `responses` carry a correlation id of a request in `requests`. */
+function echoedIds(requests: Buffer, responses: Buffer): number {
+  const ids = new Set<number>();
+  for (let off = 0, n = 0; n < framesCompared; n++) {
+    const h = requestHeaderAt(requests, off);
+    if (h === null || h === 'more') break;
+    ids.add(h.correlationId);
+    off += 4 + h.size;
+  }
+  let echoed = 0;
+  for (let off = 0, n = 0; n < framesCompared && off + 8 <= responses.length; n++) {
+    const size = responses.readInt32BE(off);
+    if (size < 4) break;
+    if (ids.has(responses.readInt32BE(off + 4))) echoed += 1;
+    off += 4 + size;
+  }
+  return echoed;
+}
+
+function plausibleResponseSize(size: number): boolean {
+  return size >= 4 && size <= maxPlausibleFrame;
+}
+
+/** Whether any offset in the scan window holds a plausible (or still cut short) request header. */
+function anyRequestCandidate(buf: Buffer): boolean {
+  const limit = Math.min(buf.length - 4, midstreamScan);
+  for (let off = 0; off <= limit; off++) if (requestHeaderAt(buf, off) !== null) return true;
+  return buf.length < 4;
 }
 
 /**

@@ -3,6 +3,7 @@
 // speaks RESP after it. Ports are never consulted.
 
 import type { Probe, Verdict } from '../types.js';
+import { opensWithInlineCommand, replyOnlyValues } from './orientation.js';
 
 /** Commands accepted as an inline opening line (telnet, nc, health checks). */
 const INLINE_OPENERS = new Set([
@@ -18,8 +19,22 @@ export function detectRedis(probe: Probe): Verdict {
   if (c.length === 0) return probe.server.length > 0 ? 'no' : 'more';
   let verdict = c[0] === 0x2a ? commandArray(c) : inlineCommand(c);
   if (verdict === 'no' && probe.midstream) verdict = laterCommandArray(c);
-  if (verdict !== 'yes' || probe.server.length === 0) return verdict;
-  return RESP_REPLY_START.has(probe.server[0]) ? 'yes' : 'no';
+  if (verdict !== 'yes') return verdict;
+  if (probe.server.length > 0 && !RESP_REPLY_START.has(probe.server[0])) return 'no';
+  return probe.midstream ? orientation(probe) : 'yes';
+}
+
+/**
+ * Joined mid-flow the client/server guess may be backwards, and a server's array reply
+ * (`*3 $3 GET ...`) reads like a command. Replies only a server sends decide: found on the
+ * client's side (or an inline command on the server's), this orientation is wrong and the
+ * engine tries the swapped one.
+ */
+function orientation(probe: Probe): Verdict {
+  if (opensWithInlineCommand(probe.server)) return 'no';
+  const fromClient = replyOnlyValues(probe.client);
+  const fromServer = replyOnlyValues(probe.server);
+  return fromClient > fromServer ? 'no' : 'yes';
 }
 
 const RESP_REPLY_START = new Set(Array.from('+-:$*%~>_#,(!=|', (ch) => ch.charCodeAt(0)));
