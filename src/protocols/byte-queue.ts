@@ -2,6 +2,12 @@
 // records). Chunks are copied on arrival (the engine reuses its buffers) and joined only
 // when a caller needs a contiguous view, so a frame split over many segments costs one copy,
 // not one per segment. The caller bounds what it lets accumulate.
+//
+// Why not ContiguousBytes (contiguous-bytes.ts, used by HTTP/1 and Redis): these callers know
+// a frame's length from its prefix and peek it once whole, so they never rescan a growing
+// buffer; in exchange, views they get stay valid after later pushes (chunks are never
+// compacted in place, and Kafka's reader hands out subarrays of a frame), and a consumed
+// frame's memory is freed at once instead of staying as the buffer's high-water mark.
 
 export class ByteQueue {
   private chunks: Buffer[] = [];

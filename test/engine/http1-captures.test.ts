@@ -1,7 +1,8 @@
 // The engine against real HTTP/1.x captures (testdata/http1, recorded by record.sh): every
-// capture's entries must match the ground truth the recording server logged
-// (NAME.expected.json): transaction count, counts by method and status, and the key fields
-// of a handful of specific requests. Redaction is checked on the Ethernet capture.
+// capture's entries must match the ground truth the recording server logged and tshark read
+// (NAME.expected.json): transaction count, counts by method and status, the key fields of a
+// handful of specific requests, and no parse trouble. Redaction and --max-body are checked on
+// the Ethernet capture.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -80,10 +81,11 @@ for (const file of expectedFiles) {
   const expected = JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as Expected;
 
   test(`${expected.capture}: entries match the server's ground truth`, async () => {
-    const { entries } = await entriesFromCapture(`${dir}${expected.capture}`);
+    const { entries, stats } = await entriesFromCapture(`${dir}${expected.capture}`);
     assertValidEntries(entries);
     const http = entries.filter((e) => e.protocol === 'http');
     assert.equal(http.length, entries.length, 'only HTTP traffic was captured');
+    assert.equal(stats['http1.malformed'] ?? 0, 0, 'no malformed input in real traffic');
 
     const diff = Math.abs(http.length - expected.transactions);
     assert.ok(diff <= expected.tolerance, `${http.length} entries, ground truth ${expected.transactions} (tolerance ${expected.tolerance})`);
@@ -110,6 +112,7 @@ for (const file of expectedFiles) {
       assert.equal(response.bodySize, want.responseBodySize, `${label}: response bodySize`);
       const headers = response.headers as Record<string, string>;
       assert.equal(headers['content-encoding'], want.contentEncoding, `${label}: content-encoding`);
+      if (want.contentEncoding !== undefined) assert.equal(response.bodyDecodeError, undefined, `${label}: decoded`);
       if (want.responseBodyWireSize !== undefined) {
         assert.equal(response.bodyWireSize, want.responseBodyWireSize, `${label}: response bodyWireSize`);
       }
@@ -141,4 +144,16 @@ test('ethernet-mixed.pcap: the Authorization header and the "password" body key 
   assert.ok(rawLogin);
   assert.equal((req(rawLogin).headers as Record<string, string>).authorization, 'Bearer s3cr3t-t0ken');
   assert.equal((JSON.parse(String(req(rawLogin).body)) as Record<string, unknown>).password, 'hunter2');
+});
+
+test('ethernet-mixed.pcap: --max-body keeps that many bytes of a large body and reports its exact size', async () => {
+  const { entries } = await entriesFromCapture(`${dir}ethernet-mixed.pcap`, { maxBody: 1000 });
+  assertValidEntries(entries);
+  const big = entries.find((e) => req(e).path === '/big');
+  assert.ok(big, 'no GET /big entry');
+  const response = res(big);
+  assert.ok(response, 'GET /big: no response');
+  assert.equal(response.bodySize, 204800);
+  assert.equal(response.bodyTruncated, true);
+  assert.equal(String(response.body).length, 1000);
 });

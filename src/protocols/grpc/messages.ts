@@ -1,10 +1,11 @@
 // Turns the raw gRPC messages of one direction into entry items: decompressed when their
-// flag says so (grpc-encoding gzip, deflate), decoded by name when the call's method is known
-// from --proto, else (or when the bytes do not fit the schema) as a field-number tree.
+// flag says so (grpc-encoding gzip, deflate, with the shared content decoder), decoded by name
+// when the call's method is known from --proto, else (or when the bytes do not fit the
+// schema) as a field-number tree.
 
-import { gunzipSync, inflateSync } from 'node:zlib';
 import type protobuf from 'protobufjs';
 import { renderBody } from '../body.js';
+import { decodableCodings, decodeBody } from '../content-decoding.js';
 import type { RawMessage } from './framing.js';
 import { MAX_KEPT_MESSAGE } from './framing.js';
 import { decodeSchemaless } from './schemaless.js';
@@ -48,15 +49,17 @@ function renderMessage(message: RawMessage, encoding: string | undefined, type: 
   let bytes = message.bytes;
   if (message.compressed) {
     const name = (encoding ?? 'identity').trim().toLowerCase();
-    try {
-      if (name === 'gzip') bytes = gunzipSync(bytes, { maxOutputLength: MAX_KEPT_MESSAGE });
-      else if (name === 'deflate') bytes = inflateSync(bytes, { maxOutputLength: MAX_KEPT_MESSAGE });
-      else throw new Error(`unsupported grpc-encoding ${name}`);
-    } catch (err) {
+    // A compressed message names exactly one coding; identity (or none) with the flag set is an error.
+    const codings = decodableCodings(name);
+    const decoded = codings === null || codings.length !== 1
+      ? { ok: false as const, error: `unsupported grpc-encoding ${name}` }
+      : decodeBody(bytes, codings, MAX_KEPT_MESSAGE);
+    if (!decoded.ok) {
       Object.assign(item, renderBody(bytes, maxBody));
-      item.decodeError = (err as Error).message;
+      item.decodeError = decoded.error;
       return item;
     }
+    bytes = decoded.bytes;
   }
   if (type !== undefined) {
     try {

@@ -161,7 +161,7 @@ export class Http1Parser implements StreamParser {
   private upgrade(ex: Exchange, response: HttpMessage): void {
     const protocol = (ex.request.head.upgrade ?? response.head.headers['upgrade'] ?? 'unknown').trim();
     if (protocol.toLowerCase() === 'h2c') {
-      const init = { upgradeRequest: requestFields(ex.request, this.stats), startMicros: ex.request.startMicros };
+      const init = { upgradeRequest: requestFields(ex.request), startMicros: ex.request.startMicros };
       const next = this.ctx.switchTo('http2', init);
       if (next !== null) {
         // Stream 1 of the HTTP/2 connection carries this request's response: http2 emits it.
@@ -202,7 +202,7 @@ export class Http1Parser implements StreamParser {
   private emitFirst(): void {
     const ex = this.exchanges.shift() as Exchange;
     if (this.answered > 0) this.answered--;
-    this.ctx.emit(exchangeToCall(ex, this.stats));
+    this.ctx.emit(exchangeToCall(ex));
   }
 
   /** A bug of ours must not take the engine down: count it and stop parsing this connection. */

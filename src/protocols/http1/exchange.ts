@@ -2,7 +2,6 @@
 // response objects documented in docs/protocols/http.md, and the one-line summary.
 
 import type { Call } from '../../entry.js';
-import type { Stats } from '../../stats.js';
 import type { HttpMessage } from './message-parser.js';
 import { parseQuery, splitTarget } from './target.js';
 
@@ -16,7 +15,7 @@ export interface Exchange {
   upgrade: string | null;
 }
 
-export function requestFields(msg: HttpMessage, stats: Stats): Record<string, unknown> {
+export function requestFields(msg: HttpMessage): Record<string, unknown> {
   const head = msg.head;
   const { path, rawQuery } = splitTarget(head.target);
   const fields: Record<string, unknown> = {
@@ -25,35 +24,35 @@ export function requestFields(msg: HttpMessage, stats: Stats): Record<string, un
     query: parseQuery(rawQuery),
     httpVersion: head.httpVersion,
     headers: head.headers,
-    ...msg.body.render(stats, head.contentLength),
+    ...msg.body.render(head.contentLength),
   };
   if (msg.trailers !== null) fields.trailers = msg.trailers;
   return fields;
 }
 
-export function responseFields(msg: HttpMessage, stats: Stats, upgrade: string | null): Record<string, unknown> {
+export function responseFields(msg: HttpMessage, upgrade: string | null): Record<string, unknown> {
   const head = msg.head;
   const fields: Record<string, unknown> = {
     status: head.status,
     statusText: head.statusText,
     httpVersion: head.httpVersion,
     headers: head.headers,
-    ...msg.body.render(stats, head.contentLength),
+    ...msg.body.render(head.contentLength),
   };
   if (msg.trailers !== null) fields.trailers = msg.trailers;
   if (upgrade !== null) fields.upgrade = upgrade;
   return fields;
 }
 
-export function exchangeToCall(ex: Exchange, stats: Stats): Call {
+export function exchangeToCall(ex: Exchange): Call {
   const req = ex.request;
   const res = ex.responseDone ? ex.response : null;
   const call: Call = {
     protocol: 'http',
     startMicros: req.startMicros,
     endMicros: res === null ? null : res.endMicros,
-    request: requestFields(req, stats),
-    response: res === null ? null : responseFields(res, stats, ex.upgrade),
+    request: requestFields(req),
+    response: res === null ? null : responseFields(res, ex.upgrade),
     summary: `${req.head.method} ${req.head.target} -> ${res === null ? '(no response)' : res.head.status}`,
   };
   if (req.incomplete || (res !== null && res.incomplete)) call.incomplete = true;

@@ -5,8 +5,8 @@
 // whether a response has a body) is decided by the MessageSink, i.e. the dissector.
 
 import type { Stats } from '../../stats.js';
-import { BodyCollector } from './body-collector.js';
-import { ByteAccumulator } from './byte-accumulator.js';
+import { BodyCollector } from '../body-collector.js';
+import { ContiguousBytes } from '../contiguous-bytes.js';
 import { parseFields, parseHead, type MessageHead } from './head.js';
 import { CR, LF, MAX_START_LINE, matchRequestLine, matchStatusLine } from './syntax.js';
 
@@ -56,7 +56,7 @@ const STOPPED = 9;
 
 export class MessageParser {
   private state = HEAD;
-  private readonly acc = new ByteAccumulator();
+  private readonly acc = new ContiguousBytes(MAX_HEAD_BYTES);
   private msg: HttpMessage | null = null;
   private remaining = 0;
   /** Bytes of a pending head already searched for its end, to resume the search. */
@@ -127,7 +127,7 @@ export class MessageParser {
     let buf = data;
     const fromAcc = this.acc.length > 0;
     if (fromAcc) {
-      this.acc.append(data);
+      this.acc.push(data);
       buf = this.acc.view();
     }
     const end = buf.length;
@@ -181,7 +181,7 @@ export class MessageParser {
     } else if (fromAcc) {
       this.acc.consume(pos);
     } else {
-      this.acc.append(data.subarray(pos));
+      this.acc.push(data.subarray(pos));
     }
   }
 
@@ -279,7 +279,7 @@ export class MessageParser {
       head,
       startMicros: startTs,
       endMicros: startTs,
-      body: new BodyCollector(this.maxBody, head.contentEncoding),
+      body: new BodyCollector(this.maxBody, head.contentEncoding, this.stats, 'http1'),
       trailers: null,
       incomplete: false,
     };

@@ -6,7 +6,7 @@
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { GrpcMessageReader } from '../grpc/framing.js';
 import { buildGrpcCall, isGrpcContentType } from '../grpc/call.js';
-import { BodyCollector } from './body-collector.js';
+import { BodyCollector } from '../body-collector.js';
 import { ByteBudget } from './budget.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
 import { Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
@@ -18,8 +18,6 @@ import { fieldValue, newStream, type H2Stream, type HalfStream, type UpgradeRequ
 export const MAX_OPEN_STREAMS = 1000;
 /** Largest header block (HEADERS + CONTINUATION) we assemble. */
 const MAX_HEADER_BLOCK = 256 * 1024;
-/** Compressed bodies kept so they can be decoded (identity bodies keep only --max-body). */
-const MAX_ENCODED_KEPT = 8 * 1024 * 1024;
 
 export interface Http2Init {
   upgradeRequest?: UpgradeRequest;
@@ -296,9 +294,8 @@ export class Http2Connection implements StreamParser {
 
   private payloadFor(stream: H2Stream, half: HalfStream): BodyCollector | GrpcMessageReader {
     if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.budget, this.ctx.stats);
-    const encoded = fieldValue(half.fields, 'content-encoding');
-    const limit = encoded !== undefined && encoded !== 'identity' ? MAX_ENCODED_KEPT : this.ctx.options.maxBody;
-    return new BodyCollector(limit, this.budget, this.ctx.stats);
+    const encoding = fieldValue(half.fields, 'content-encoding') ?? null;
+    return new BodyCollector(this.ctx.options.maxBody, encoding, this.ctx.stats, 'http2', this.budget);
   }
 
   private isGrpc(stream: H2Stream): boolean {

@@ -1,17 +1,13 @@
 // Turns a finished HTTP/2 stream into an `http` call: pseudo headers mapped to method, path
 // (query split off), scheme and authority; response status, headers, trailers and the body
-// decoded from its content-encoding and rendered with renderBody.
+// (decoded from its content-encoding by the shared BodyCollector).
 
 import type { Call } from '../../entry.js';
 import { renderBody } from '../body.js';
 import type { EngineOptions } from '../types.js';
-import { BodyCollector } from './body-collector.js';
-import { decodeContentEncoding } from './content-encoding.js';
+import { BodyCollector } from '../body-collector.js';
 import { errorCodeName } from './frames.js';
 import { fieldValue, headerObject, type H2Stream, type HalfStream } from './stream.js';
-
-/** Bytes of a decoded (decompressed) body we are willing to produce before rendering it. */
-const MAX_DECODED = 8 * 1024 * 1024;
 
 export function buildHttpCall(stream: H2Stream, endMicros: number | null, options: EngineOptions): Call {
   const request = buildRequest(stream, options);
@@ -95,21 +91,8 @@ function buildResponse(half: HalfStream, options: EngineOptions): Record<string,
 function renderPayload(half: HalfStream, options: EngineOptions): Record<string, unknown> {
   const payload = half.payload;
   if (!(payload instanceof BodyCollector)) return { ...renderBody(Buffer.alloc(0), options.maxBody) };
-  const wire = payload.bytes();
-  const encoding = fieldValue(half.fields, 'content-encoding');
-  if (encoding !== undefined && encoding !== 'identity' && !payload.cut && !half.dataLost) {
-    const decoded = decodeContentEncoding(encoding, wire, MAX_DECODED);
-    if (decoded !== null) {
-      const out: Record<string, unknown> = { ...renderBody(decoded.bytes, options.maxBody), bodyWireSize: payload.size };
-      if (decoded.error !== undefined) out.bodyDecodeError = decoded.error;
-      return out;
-    }
-  }
-  const out: Record<string, unknown> = { ...renderBody(wire, options.maxBody) };
-  out.bodySize = payload.size;
-  if (payload.cut || wire.length < payload.size) out.bodyTruncated = true;
-  if (encoding !== undefined && encoding !== 'identity') out.bodyWireSize = payload.size;
-  return out;
+  // A gap marks every open stream (it may not have hit this one): show what was kept, undecoded.
+  return half.dataLost ? payload.renderAsSent() : payload.render();
 }
 
 /** Query parameters, percent-decoded; a repeated key becomes an array. */

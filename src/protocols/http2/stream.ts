@@ -3,7 +3,7 @@
 
 import type { Dir } from '../types.js';
 import type { GrpcMessageReader } from '../grpc/framing.js';
-import type { BodyCollector } from './body-collector.js';
+import type { BodyCollector } from '../body-collector.js';
 
 export type Fields = [string, string][];
 

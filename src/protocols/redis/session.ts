@@ -6,7 +6,7 @@ import type { Call } from '../../entry.js';
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { MESSAGE_KINDS, REDACTED, SUBSCRIBE_FAMILY, credentialIndexes, firstKeyIndex } from './commands.js';
 import { type RenderState, MAX_RENDERED_ELEMENTS, bytesToString, renderMap, renderValue, shortText } from './render.js';
-import { ByteQueue } from './byte-queue.js';
+import { ContiguousBytes } from '../contiguous-bytes.js';
 import { readRequest } from './request.js';
 import { NEED_MORE, type Resp, RespError, readValue } from './resp.js';
 import { RespScanner } from './scan.js';
@@ -31,7 +31,7 @@ interface Pending {
 }
 
 interface Side {
-  queue: ByteQueue;
+  queue: ContiguousBytes;
   scanner: RespScanner;
   /** Skipping bytes after a gap or garbage until a plausible message start. */
   resync: boolean;
@@ -54,8 +54,8 @@ export class RedisSession implements StreamParser {
   private cutting = false;
 
   constructor(private readonly ctx: StreamContext) {
-    this.client = { queue: new ByteQueue(), scanner: new RespScanner(true), resync: ctx.midstream, skip: 0 };
-    this.server = { queue: new ByteQueue(), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
+    this.client = { queue: new ContiguousBytes(), scanner: new RespScanner(true), resync: ctx.midstream, skip: 0 };
+    this.server = { queue: new ContiguousBytes(), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
     this.afterGap = ctx.midstream;
   }
 
