@@ -2,14 +2,18 @@
 // (magic 2, Kafka >= 0.11) and the legacy message sets (magic 0 and 1). Written here rather
 // than taken from a client library because kafkajs's decoder needs its whole client runtime
 // and throws on truncated batches, which Fetch responses legitimately end with. Gzip is
-// inflated with a size cap; snappy, lz4 and zstd are named and left compressed.
+// inflated with the cap the other protocols' content decoding uses; snappy, lz4 and zstd are
+// named and left compressed. gunzipSync is called here rather than through
+// content-decoding's decodeBody because a set over the cap is counted apart from a corrupt
+// one, and decodeBody reports both as the same kind of failure.
 import { gunzipSync } from 'node:zlib';
 import { renderBody, type RenderedBody } from '../body.js';
+import { MAX_DECODED_BYTES } from '../content-decoding.js';
 import { KafkaDecodeError, KafkaReader } from './reader.js';
 
 const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 /** Largest inflated record set we accept; beyond it the set is reported compressed. */
-const maxInflated = 16 * 1024 * 1024;
+const maxInflated = MAX_DECODED_BYTES;
 
 export interface KafkaRecord {
   offset: number;

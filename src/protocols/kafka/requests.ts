@@ -5,14 +5,9 @@
 import { ApiKey } from './apis.js';
 import { KafkaReader } from './reader.js';
 import { decodeRecordSet, type RecordBudget } from './records.js';
+import { readTopicPartitions } from './topic-partitions.js';
 
 export type Fields = Record<string, unknown>;
-
-function uuid(r: KafkaReader): string {
-  const hi = r.buf.toString('hex', r.pos, r.pos + 16);
-  r.skip(16);
-  return hi;
-}
 
 /** Decode what we show of a request body; `topics` collects every topic name it names. */
 export function decodeRequestBody(key: number, v: number, flex: boolean, r: KafkaReader, budget: RecordBudget): Fields {
@@ -25,19 +20,12 @@ export function decodeRequestBody(key: number, v: number, flex: boolean, r: Kafk
       if (v >= 3) out.transactionalId = str();
       out.acks = r.int16();
       out.timeoutMs = r.int32();
-      const partitions: Fields[] = [];
-      const topics = arr(() => {
-        const topic = v >= 13 ? uuid(r) : str();
-        arr(() => {
-          const partition = r.int32();
-          const data = r.bytes(flex);
-          tags();
-          const set = data === null ? null : decodeRecordSet(data, budget);
-          partitions.push({ topic, partition, ...(set ?? { recordCount: 0, records: [] }) });
-        }, 4);
-        tags();
-        return topic;
-      }, 2);
+      const { topics, partitions } = readTopicPartitions(
+        r,
+        { flex, topicId: v >= 13, partitionMin: 4 },
+        (topic) => ({ topic, partition: r.int32(), data: r.bytes(flex) }),
+        ({ topic, partition, data }): Fields => ({ topic, partition, ...(data === null ? { recordCount: 0, records: [] } : decodeRecordSet(data, budget)) }),
+      );
       out.topics = topics;
       out.partitions = partitions;
       break;
@@ -52,42 +40,30 @@ export function decodeRequestBody(key: number, v: number, flex: boolean, r: Kafk
         out.sessionId = r.int32();
         out.sessionEpoch = r.int32();
       }
-      const partitions: Fields[] = [];
-      out.topics = arr(() => {
-        const topic = v >= 13 ? uuid(r) : str();
-        arr(() => {
-          const partition = r.int32();
-          if (v >= 9) r.int32(); // current_leader_epoch
-          const fetchOffset = r.int64();
-          if (v >= 12) r.int32(); // last_fetched_epoch
-          if (v >= 5) r.int64(); // log_start_offset
-          r.int32(); // partition_max_bytes
-          tags();
-          partitions.push({ topic, partition, fetchOffset });
-        }, 4);
-        tags();
-        return topic;
-      }, 2);
+      const { topics, partitions } = readTopicPartitions(r, { flex, topicId: v >= 13, partitionMin: 4 }, (topic): Fields => {
+        const partition = r.int32();
+        if (v >= 9) r.int32(); // current_leader_epoch
+        const fetchOffset = r.int64();
+        if (v >= 12) r.int32(); // last_fetched_epoch
+        if (v >= 5) r.int64(); // log_start_offset
+        r.int32(); // partition_max_bytes
+        return { topic, partition, fetchOffset };
+      });
+      out.topics = topics;
       out.partitions = partitions;
       break;
     }
     case ApiKey.ListOffsets: {
       out.replicaId = r.int32();
       if (v >= 2) out.isolationLevel = r.int8();
-      const partitions: Fields[] = [];
-      out.topics = arr(() => {
-        const topic = str();
-        arr(() => {
-          const partition = r.int32();
-          if (v >= 4) r.int32(); // current_leader_epoch
-          const timestamp = r.int64();
-          if (v === 0) r.int32(); // max_num_offsets
-          tags();
-          partitions.push({ topic, partition, timestamp });
-        }, 4);
-        tags();
-        return topic;
-      }, 2);
+      const { topics, partitions } = readTopicPartitions(r, { flex, partitionMin: 4 }, (topic): Fields => {
+        const partition = r.int32();
+        if (v >= 4) r.int32(); // current_leader_epoch
+        const timestamp = r.int64();
+        if (v === 0) r.int32(); // max_num_offsets
+        return { topic, partition, timestamp };
+      });
+      out.topics = topics;
       out.partitions = partitions;
       break;
     }
@@ -182,21 +158,15 @@ export function decodeRequestBody(key: number, v: number, flex: boolean, r: Kafk
       }
       if (v >= 7) out.groupInstanceId = str();
       if (v >= 2 && v <= 4) r.int64(); // retention_time_ms
-      const partitions: Fields[] = [];
-      out.topics = arr(() => {
-        const topic = str();
-        arr(() => {
-          const partition = r.int32();
-          const offset = r.int64();
-          if (v === 1) r.int64(); // commit_timestamp
-          if (v >= 6) r.int32(); // committed_leader_epoch
-          const metadata = str();
-          tags();
-          partitions.push({ topic, partition, offset, ...(metadata ? { metadata } : {}) });
-        }, 4);
-        tags();
-        return topic;
-      }, 2);
+      const { topics, partitions } = readTopicPartitions(r, { flex, partitionMin: 4 }, (topic): Fields => {
+        const partition = r.int32();
+        const offset = r.int64();
+        if (v === 1) r.int64(); // commit_timestamp
+        if (v >= 6) r.int32(); // committed_leader_epoch
+        const metadata = str();
+        return { topic, partition, offset, ...(metadata ? { metadata } : {}) };
+      });
+      out.topics = topics;
       out.partitions = partitions;
       break;
     }

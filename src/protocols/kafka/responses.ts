@@ -5,6 +5,7 @@ import { ApiKey, errorName } from './apis.js';
 import { KafkaReader } from './reader.js';
 import { decodeRecordSet, type RecordBudget } from './records.js';
 import type { Fields } from './requests.js';
+import { readTopicPartitions } from './topic-partitions.js';
 
 const unsupportedVersion = 35;
 
@@ -22,30 +23,23 @@ export function decodeResponseBody(key: number, v: number, flex: boolean, r: Kaf
   const out: Fields = {};
   switch (key) {
     case ApiKey.Produce: {
-      const partitions: Fields[] = [];
-      arr(() => {
-        const topic = str();
-        arr(() => {
-          const p: Fields = { topic, partition: r.int32() };
-          withError(p, r.int16());
-          p.baseOffset = r.int64();
-          if (v >= 2) r.int64(); // log_append_time_ms
-          if (v >= 5) r.int64(); // log_start_offset
-          if (v >= 8) {
-            arr(() => {
-              r.int32();
-              str();
-              tags();
-            });
-            const message = str();
-            if (message) p.errorMessage = message;
-          }
-          tags();
-          partitions.push(p);
-        }, 14);
-        tags();
-      }, 2);
-      out.partitions = partitions;
+      out.partitions = readTopicPartitions(r, { flex, partitionMin: 14 }, (topic) => {
+        const p: Fields = { topic, partition: r.int32() };
+        withError(p, r.int16());
+        p.baseOffset = r.int64();
+        if (v >= 2) r.int64(); // log_append_time_ms
+        if (v >= 5) r.int64(); // log_start_offset
+        if (v >= 8) {
+          arr(() => {
+            r.int32();
+            str();
+            tags();
+          });
+          const message = str();
+          if (message) p.errorMessage = message;
+        }
+        return p;
+      }).partitions;
       break;
     }
     case ApiKey.Fetch: {
@@ -54,14 +48,10 @@ export function decodeResponseBody(key: number, v: number, flex: boolean, r: Kaf
         withError(out, r.int16());
         out.sessionId = r.int32();
       }
-      const partitions: Fields[] = [];
-      arr(() => {
-        let topic: string | null;
-        if (v >= 13) {
-          topic = r.buf.toString('hex', r.pos, r.pos + 16);
-          r.skip(16);
-        } else topic = str();
-        arr(() => {
+      out.partitions = readTopicPartitions(
+        r,
+        { flex, topicId: v >= 13, partitionMin: 14 },
+        (topic) => {
           const p: Fields = { topic, partition: r.int32() };
           withError(p, r.int16());
           p.highWatermark = r.int64();
@@ -74,36 +64,25 @@ export function decodeResponseBody(key: number, v: number, flex: boolean, r: Kaf
               tags();
             }, 16);
           if (v >= 11) r.int32(); // preferred_read_replica
-          const data = r.bytes(flex);
-          tags();
-          Object.assign(p, data === null ? { recordCount: 0, records: [] } : decodeRecordSet(data, budget));
-          partitions.push(p);
-        }, 14);
-        tags();
-      }, 2);
-      out.partitions = partitions;
+          return { p, data: r.bytes(flex) };
+        },
+        ({ p, data }) => Object.assign(p, data === null ? { recordCount: 0, records: [] } : decodeRecordSet(data, budget)),
+      ).partitions;
       break;
     }
     case ApiKey.ListOffsets: {
       if (v >= 2) r.int32();
-      const partitions: Fields[] = [];
-      arr(() => {
-        const topic = str();
-        arr(() => {
-          const p: Fields = { topic, partition: r.int32() };
-          withError(p, r.int16());
-          if (v === 0) p.offsets = arr(() => r.int64(), 8);
-          else {
-            p.timestamp = r.int64();
-            p.offset = r.int64();
-          }
-          if (v >= 4) r.int32(); // leader_epoch
-          tags();
-          partitions.push(p);
-        }, 6);
-        tags();
-      }, 2);
-      out.partitions = partitions;
+      out.partitions = readTopicPartitions(r, { flex, partitionMin: 6 }, (topic) => {
+        const p: Fields = { topic, partition: r.int32() };
+        withError(p, r.int16());
+        if (v === 0) p.offsets = arr(() => r.int64(), 8);
+        else {
+          p.timestamp = r.int64();
+          p.offset = r.int64();
+        }
+        if (v >= 4) r.int32(); // leader_epoch
+        return p;
+      }).partitions;
       break;
     }
     case ApiKey.Metadata: {
@@ -228,37 +207,26 @@ export function decodeResponseBody(key: number, v: number, flex: boolean, r: Kaf
     }
     case ApiKey.OffsetCommit: {
       if (v >= 3) r.int32();
-      const partitions: Fields[] = [];
-      arr(() => {
-        const topic = str();
-        arr(() => {
-          const p: Fields = { topic, partition: r.int32() };
-          withError(p, r.int16());
-          tags();
-          partitions.push(p);
-        }, 6);
-        tags();
-      }, 2);
-      out.partitions = partitions;
+      out.partitions = readTopicPartitions(r, { flex, partitionMin: 6 }, (topic) => {
+        const p: Fields = { topic, partition: r.int32() };
+        withError(p, r.int16());
+        return p;
+      }).partitions;
       break;
     }
     case ApiKey.OffsetFetch: {
       if (v >= 3) r.int32();
       const partitions: Fields[] = [];
       const readTopics = (): void => {
-        arr(() => {
-          const topic = str();
-          arr(() => {
-            const p: Fields = { topic, partition: r.int32(), offset: r.int64() };
-            if (v >= 5) r.int32();
-            const metadata = str();
-            if (metadata) p.metadata = metadata;
-            withError(p, r.int16());
-            tags();
-            partitions.push(p);
-          }, 14);
-          tags();
-        }, 2);
+        const read = readTopicPartitions(r, { flex, partitionMin: 14 }, (topic) => {
+          const p: Fields = { topic, partition: r.int32(), offset: r.int64() };
+          if (v >= 5) r.int32(); // committed_leader_epoch
+          const metadata = str();
+          if (metadata) p.metadata = metadata;
+          withError(p, r.int16());
+          return p;
+        });
+        partitions.push(...read.partitions);
       };
       if (v <= 7) {
         readTopics();
