@@ -25,12 +25,14 @@ export class GrpcMessageReader {
   /** Bytes of the stream that could not be framed (a gap, or a message cut by the end). */
   incomplete = false;
   size = 0;
-  private prefix = Buffer.alloc(5);
+  /** The 5-byte prefix read so far, as numbers: a Buffer per reader costs the GC more. */
   private prefixHave = 0;
+  private prefixFlag = 0;
+  private prefixLength = 0;
   private current: RawMessage | null = null;
-  private currentChunks: Buffer[] = [];
+  /** Where the kept message's bytes are copied as they arrive; null when it is not kept. */
+  private currentBytes: Buffer | null = null;
   private left = 0;
-  private keeping = false;
   private kept = 0;
 
   constructor(
@@ -45,19 +47,13 @@ export class GrpcMessageReader {
     let pos = 0;
     while (pos < piece.length) {
       if (this.current === null) {
-        const take = Math.min(5 - this.prefixHave, piece.length - pos);
-        piece.copy(this.prefix, this.prefixHave, pos, pos + take);
-        this.prefixHave += take;
-        pos += take;
+        this.prefixByte(piece[pos]);
+        pos += 1;
         if (this.prefixHave === 5) this.startMessage();
         continue;
       }
       const take = Math.min(this.left, piece.length - pos);
-      if (this.keeping) {
-        const copy = Buffer.allocUnsafe(take);
-        piece.copy(copy, 0, pos, pos + take);
-        this.currentChunks.push(copy);
-      }
+      if (this.currentBytes !== null) piece.copy(this.currentBytes, this.currentBytes.length - this.left, pos, pos + take);
       pos += take;
       this.left -= take;
       if (this.left === 0) this.finishMessage();
@@ -69,7 +65,7 @@ export class GrpcMessageReader {
     this.incomplete = true;
     this.lostFraming = true;
     if (this.current !== null) this.dropCurrent();
-    this.prefixHave = 0;
+    this.resetPrefix();
   }
 
   /** The stream ended: a message still open was cut short. */
@@ -77,7 +73,7 @@ export class GrpcMessageReader {
     if (this.current !== null || this.prefixHave > 0) {
       this.incomplete = true;
       if (this.current !== null) this.dropCurrent();
-      this.prefixHave = 0;
+      this.resetPrefix();
     }
   }
 
@@ -96,15 +92,27 @@ export class GrpcMessageReader {
     return false;
   }
 
-  private startMessage(): void {
+  /** One byte of the prefix: the compressed flag, then the big-endian length. */
+  private prefixByte(byte: number): void {
+    if (this.prefixHave === 0) this.prefixFlag = byte;
+    else this.prefixLength = this.prefixLength * 256 + byte;
+    this.prefixHave += 1;
+  }
+
+  private resetPrefix(): void {
     this.prefixHave = 0;
-    const size = this.prefix.readUInt32BE(1);
-    const message: RawMessage = { compressed: this.prefix[0] === 1, size, bytes: null };
+    this.prefixLength = 0;
+  }
+
+  private startMessage(): void {
+    const size = this.prefixLength;
+    const compressed = this.prefixFlag === 1;
+    this.resetPrefix();
+    const message: RawMessage = { compressed, size, bytes: null };
     this.count += 1;
     this.current = message;
     this.left = size;
-    this.currentChunks = [];
-    this.keeping = false;
+    this.currentBytes = null;
     if (this.messages.length >= this.maxMessages) {
       this.stats.add('grpc.messagesDropped');
     } else if (size > MAX_KEPT_MESSAGE) {
@@ -115,7 +123,8 @@ export class GrpcMessageReader {
       this.messages.push(message);
     } else {
       this.kept += size;
-      this.keeping = true;
+      // One buffer of the announced size (bounded above and by the budget): no chunks to join.
+      this.currentBytes = Buffer.allocUnsafe(size);
       this.messages.push(message);
     }
     if (size === 0) this.finishMessage();
@@ -124,17 +133,13 @@ export class GrpcMessageReader {
   private finishMessage(): void {
     const message = this.current;
     if (message === null) return;
-    if (this.keeping) {
-      message.bytes = this.currentChunks.length === 1 ? this.currentChunks[0] : Buffer.concat(this.currentChunks, message.size);
-    }
+    message.bytes = this.currentBytes;
     this.current = null;
-    this.currentChunks = [];
-    this.keeping = false;
+    this.currentBytes = null;
   }
 
   private dropCurrent(): void {
     this.current = null;
-    this.currentChunks = [];
-    this.keeping = false;
+    this.currentBytes = null;
   }
 }

@@ -23,14 +23,16 @@ export type Tree = { [field: string]: unknown };
 
 export function decodeSchemaless(bytes: Uint8Array): Tree | null {
   const budget = { fields: MAX_FIELDS };
+  // A Buffer reads text and numbers in place, without a view per field.
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   try {
-    return parseMessage(bytes, 0, budget);
+    return parseMessage(buf, 0, budget);
   } catch {
     return null;
   }
 }
 
-function parseMessage(bytes: Uint8Array, depth: number, budget: { fields: number }): Tree | null {
+function parseMessage(bytes: Buffer, depth: number, budget: { fields: number }): Tree | null {
   if (depth > MAX_DEPTH) return null;
   const reader = protobuf.Reader.create(bytes);
   const tree: Tree = {};
@@ -49,10 +51,10 @@ function parseMessage(bytes: Uint8Array, depth: number, budget: { fields: number
         break;
       case 2: {
         const length = reader.uint32();
-        if (reader.pos + length > reader.len) return null;
-        const inner = bytes.subarray(reader.pos, reader.pos + length);
+        const start = reader.pos;
+        if (start + length > reader.len) return null;
         reader.pos += length;
-        value = lengthDelimitedValue(inner, depth, budget);
+        value = lengthDelimitedValue(bytes, start, start + length, depth, budget);
         break;
       }
       case 5:
@@ -73,13 +75,15 @@ function parseMessage(bytes: Uint8Array, depth: number, budget: { fields: number
   return tree;
 }
 
-function lengthDelimitedValue(inner: Uint8Array, depth: number, budget: { fields: number }): unknown {
-  if (inner.length === 0) return '';
-  const buf = Buffer.from(inner.buffer, inner.byteOffset, inner.length);
-  if (isPrintableText(buf)) return buf.toString('utf8');
+/** The guess for bytes[start, end) described in the header comment. */
+function lengthDelimitedValue(bytes: Buffer, start: number, end: number, depth: number, budget: { fields: number }): unknown {
+  if (start === end) return '';
+  const text = printableText(bytes, start, end);
+  if (text !== null) return text;
+  const inner = bytes.subarray(start, end);
   const nested = parseMessage(inner, depth + 1, budget);
   if (nested !== null && Object.keys(nested).length > 0) return nested;
-  return { bytes: buf.toString('base64') };
+  return { bytes: inner.toString('base64') };
 }
 
 interface LongLike {
@@ -95,17 +99,16 @@ function longToValue(long: LongLike | number): number | string {
   return ((BigInt(high) << 32n) | BigInt(low)).toString();
 }
 
-function fixed64Value(long: LongLike, bytes: Uint8Array, at: number): number | string {
-  const asDouble = Buffer.from(bytes.buffer, bytes.byteOffset + at, 8).readDoubleLE(0);
+function fixed64Value(long: LongLike, bytes: Buffer, at: number): number | string {
+  const asDouble = bytes.readDoubleLE(at);
   if (isOrdinaryNumber(asDouble, 1e-300, 1e300)) return asDouble;
   return longToValue(long);
 }
 
-function fixed32Value(bytes: Uint8Array, at: number): number {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset + at, 4);
-  const asFloat = view.readFloatLE(0);
+function fixed32Value(bytes: Buffer, at: number): number {
+  const asFloat = bytes.readFloatLE(at);
   if (isOrdinaryNumber(asFloat, 1e-30, 1e30)) return Math.fround(asFloat) === asFloat ? Number(asFloat.toPrecision(7)) : asFloat;
-  return view.readUInt32LE(0);
+  return bytes.readUInt32LE(at);
 }
 
 function isOrdinaryNumber(n: number, min: number, max: number): boolean {
@@ -114,13 +117,13 @@ function isOrdinaryNumber(n: number, min: number, max: number): boolean {
   return a === 0 || (a >= min && a <= max);
 }
 
-/** Valid UTF-8 with no control characters other than tab, LF and CR. */
-function isPrintableText(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) {
-    const b = buf[i];
-    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
-    if (b === 0x7f) return false;
+/** bytes[start, end) as text when valid UTF-8 with no control characters other than tab, LF and CR, else null. */
+function printableText(bytes: Buffer, start: number, end: number): string | null {
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return null;
+    if (b === 0x7f) return null;
   }
-  const text = buf.toString('utf8');
-  return !text.includes('\ufffd');
+  const text = bytes.toString('utf8', start, end);
+  return text.includes('\ufffd') ? null : text;
 }

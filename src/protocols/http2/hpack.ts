@@ -91,7 +91,7 @@ export class HpackContext {
       if (index === 0) {
         const raw = decoder.decodeStr();
         nameSize = raw.length;
-        name = hpack.utils.stringify(raw);
+        name = octetString(raw);
       } else {
         const entry = this.lookup(index);
         if (entry !== undefined) {
@@ -106,7 +106,7 @@ export class HpackContext {
         if (incremental) this.distrust();
         continue;
       }
-      const value = hpack.utils.stringify(rawValue);
+      const value = octetString(rawValue);
       fields.push([name, value]);
       if (incremental) {
         table.add(name, value, nameSize, rawValue.length);
@@ -138,4 +138,24 @@ export class HpackContext {
     if (size === 0) this.unknownTail = false;
     else if (this.unknownTail && this.knownBytesSinceReset >= size) this.unknownTail = false;
   }
+}
+
+/** Octets per String.fromCharCode call: well under the engine's argument count limit. */
+const CHARS_PER_CALL = 4096;
+
+/**
+ * Header octets as a string, one character per octet (what hpack.utils.stringify returns).
+ * stringify appends one character at a time, which leaves a chain of partial strings behind
+ * every long value; those live as long as the stream and cost the garbage collector more
+ * than the decoding. Built here in one piece instead.
+ */
+function octetString(raw: ArrayLike<number>): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('latin1');
+  const octets = raw as number[];
+  if (octets.length <= CHARS_PER_CALL) return String.fromCharCode.apply(null, octets);
+  let text = '';
+  for (let at = 0; at < octets.length; at += CHARS_PER_CALL) {
+    text += String.fromCharCode.apply(null, octets.slice(at, at + CHARS_PER_CALL));
+  }
+  return text;
 }
