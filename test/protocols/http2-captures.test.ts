@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { tcpDissectorByName } from '../../src/protocols/registry.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
 import { countBy, hasTshark, tsharkView } from './http2-helpers.js';
@@ -103,8 +102,7 @@ interface H2cTruth {
   backend: { method: string; url: string; requestBodySize: number; responseBodySize: number; responseBody?: string }[];
 }
 
-test('h2c: each Upgrade request is one entry answered over HTTP/2, later requests are HTTP/2, as the servers logged', async (t) => {
-  if (!tcpDissectorByName('http1')) return t.skip('needs the http1 dissector in the registry (it hands h2c over)');
+test('h2c: each Upgrade request is one entry answered over HTTP/2, later requests are HTTP/2, as the servers logged', async () => {
   const truth = JSON.parse(readFileSync(`${dir}h2c.expected.json`, 'utf8')) as H2cTruth;
   const { entries, stats } = await entriesFromCapture(`${dir}h2c.pcap`, { maxBody: 1000 });
   assertValidEntries(entries);
@@ -155,7 +153,6 @@ test('h2c: each Upgrade request is one entry answered over HTTP/2, later request
 
 test('h2c: agrees with tshark (HTTP/1.1, then HTTP/2 after a 101) on upgrades, requests and statuses', async (t) => {
   if (!hasTshark) return t.skip('needs tshark: not installed');
-  if (!tcpDissectorByName('http1')) return t.skip('needs the http1 dissector in the registry (it hands h2c over)');
   const { entries, stats } = await entriesFromCapture(`${dir}h2c.pcap`);
   const view = tsharkUpgradeView(`${dir}h2c.pcap`, 18082);
   assert.equal(stats['engine.upgrades.http2'], view.switches);
