@@ -9,7 +9,8 @@ import { AmqpSession } from '../../src/protocols/amqp/session.js';
 import { methodName } from '../../src/protocols/amqp/spec.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
-import { chunksByConnection, fakeContext } from './redis-amqp-streams.js';
+import { recordingContext } from '../helpers/context.js';
+import { chunksByConnection } from './redis-amqp-streams.js';
 
 const PORT = 15699;
 const capture = new URL('../../testdata/amqp/session.pcap', import.meta.url).pathname;
@@ -161,7 +162,7 @@ test('amqp: lost server bytes cut the content in flight, and parsing resumes at 
   const chunks = [...conns.values()][0];
   const lostAt = chunks.findIndex((c) => c.dir === 1 && c.data.includes('orders.large'));
   assert.ok(lostAt > 0);
-  const ctx = fakeContext();
+  const ctx = recordingContext();
   const session = new AmqpSession(ctx);
   for (const [i, c] of chunks.entries()) {
     if (i === lostAt) session.onGap(1, c.data.length, c.tsMicros);
@@ -178,7 +179,7 @@ test('amqp: lost server bytes cut the content in flight, and parsing resumes at 
 
 test('amqp: fed one byte at a time, the same entries come out', async () => {
   const conns = await chunksByConnection(capture, PORT);
-  const ctx = fakeContext();
+  const ctx = recordingContext();
   const session = new AmqpSession(ctx);
   for (const c of [...conns.values()][0]) {
     for (let i = 0; i < c.data.length; i++) session.onData(c.dir, c.data.subarray(i, i + 1), c.tsMicros);
@@ -213,7 +214,7 @@ test('amqp: other protocols\' captures are not taken for AMQP', async () => {
 
 test('amqp: malformed frames are counted and skipped, never thrown', () => {
   // Hand-made: the protocol header, bytes that are no frame, then a heartbeat frame.
-  const ctx = fakeContext();
+  const ctx = recordingContext();
   const session = new AmqpSession(ctx);
   session.onData(0, Buffer.from('AMQP\x00\x00\x09\x01\x07garbage\x08\x00\x00\x00\x00\x00\x00\xce', 'latin1'), 1);
   session.onData(1, Buffer.from('\x01\x00\x00\x00\x00\x00\x04\x00\x0a\x00\x0a\xce', 'latin1'), 2);

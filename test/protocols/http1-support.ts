@@ -5,7 +5,8 @@
 import net from 'node:net';
 import { makeEntry, type Call, type Entry } from '../../src/entry.js';
 import { Stats } from '../../src/stats.js';
-import type { Dir, EngineOptions, StreamContext, StreamParser } from '../../src/protocols/types.js';
+import type { Dir, StreamContext, StreamParser } from '../../src/protocols/types.js';
+import { recordingContext } from '../helpers/context.js';
 import { http1Dissector } from '../../src/protocols/http1/dissector.js';
 
 export interface Chunk {
@@ -76,14 +77,6 @@ export async function startRecordingProxy(targetPort: number): Promise<Recording
   };
 }
 
-export const defaultOptions: EngineOptions = {
-  maxBody: 64 * 1024,
-  maxMessages: 100,
-  redact: false,
-  redactHeaders: new Set(),
-  protoPaths: [],
-};
-
 export interface Switch {
   protocol: string;
   init: unknown;
@@ -101,18 +94,10 @@ export interface Harness {
 }
 
 export function makeHarness(opts: { midstream?: boolean; maxBody?: number; acceptSwitch?: boolean } = {}): Harness {
-  const calls: Call[] = [];
-  const stats = new Stats();
   const switches: Switch[] = [];
-  const client = { ip: '127.0.0.1', port: 40000 };
-  const server = { ip: '127.0.0.1', port: 8080 };
-  const ctx: StreamContext = {
-    client,
-    server,
-    midstream: opts.midstream ?? false,
-    options: { ...defaultOptions, maxBody: opts.maxBody ?? defaultOptions.maxBody },
-    stats,
-    emit: (call) => calls.push(call),
+  const ctx = recordingContext({
+    midstream: opts.midstream,
+    options: opts.maxBody === undefined ? {} : { maxBody: opts.maxBody },
     switchTo: (protocol, init) => {
       if (!opts.acceptSwitch) return null;
       const sw: Switch = { protocol, init, received: [], ended: false };
@@ -126,7 +111,8 @@ export function makeHarness(opts: { midstream?: boolean; maxBody?: number; accep
         },
       };
     },
-  };
+  });
+  const { calls, stats, client, server } = ctx;
   return { ctx, calls, stats, switches, entries: () => calls.map((c) => makeEntry(c, client, server)) };
 }
 

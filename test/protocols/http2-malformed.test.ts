@@ -4,22 +4,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
-import type { Call } from '../../src/entry.js';
-import { engineOptions } from '../../src/engine.js';
 import { http2Dissector } from '../../src/protocols/http2/dissector.js';
-import { Stats } from '../../src/stats.js';
+import { recordingContext } from '../helpers/context.js';
 
-function fakeContext(calls: Call[], stats: Stats) {
-  return {
-    client: { ip: '127.0.0.1', port: 40000 },
-    server: { ip: '127.0.0.1', port: 8080 },
-    midstream: false,
-    options: engineOptions(),
-    stats,
-    emit: (call: Call) => calls.push(call),
-    switchTo: () => null,
-  };
-}
 
 test('a real client preface is detected; an HTTP/1 request is not', async () => {
   // What node's HTTP/2 client really sends first, received by a plain TCP listener.
@@ -43,9 +30,9 @@ test('a real client preface is detected; an HTTP/1 request is not', async () => 
 });
 
 test('garbage after the preface is counted and skipped, never thrown', () => {
-  const calls: Call[] = [];
-  const stats = new Stats();
-  const parser = http2Dissector.create(fakeContext(calls, stats));
+  const ctx = recordingContext();
+  const { calls, stats } = ctx;
+  const parser = http2Dissector.create(ctx);
   parser.onData(0, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), 1);
   // The one malformed case this test exists for: a HEADERS frame whose pad length exceeds its
   // payload, then a CONTINUATION for a block that never started, then random bytes.

@@ -4,12 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { Call } from '../../src/entry.js';
-import { engineOptions } from '../../src/engine.js';
 import { detectKafka } from '../../src/protocols/kafka/detect.js';
 import { KafkaParser } from '../../src/protocols/kafka/parser.js';
-import type { StreamContext } from '../../src/protocols/types.js';
-import { Stats } from '../../src/stats.js';
+import { recordingContext } from '../helpers/context.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
 import { ourRequestCounts, tsharkRequestCounts } from './kafka-helpers.js';
@@ -94,17 +91,8 @@ test('detection refuses other protocols; a corrupt size is counted and never thr
   assert.equal(detectKafka(probe('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), 'no');
   assert.equal(detectKafka(probe('*1\r\n$4\r\nPING\r\n', '+PONG\r\n')), 'no');
   // Hand-made: a size prefix of -1 in the middle of a connection.
-  const calls: Call[] = [];
-  const stats = new Stats();
-  const ctx: StreamContext = {
-    client: { ip: '10.0.0.1', port: 1 },
-    server: { ip: '10.0.0.2', port: 2 },
-    midstream: false,
-    options: engineOptions(),
-    stats,
-    emit: (c) => calls.push(c),
-    switchTo: () => null,
-  };
+  const ctx = recordingContext();
+  const { calls, stats } = ctx;
   const p = new KafkaParser(ctx);
   p.onData(0, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3]), 1);
   p.onEnd(2);

@@ -1,12 +1,10 @@
 // Test helper for the Redis and AMQP dissector tests: the TCP payloads of one recorded
-// loopback capture, in capture order, and a StreamContext that collects what a parser emits.
+// loopback capture, in capture order.
 // Lets a test drive a parser directly (to inject a gap, or to feed bytes one at a time).
 import { createReadStream } from 'node:fs';
 import { readCaptureStream } from '../../src/capture/file-reader.js';
 import { PacketDecoder } from '../../src/decode/decoder.js';
-import type { Call } from '../../src/entry.js';
-import { engineOptions } from '../../src/engine.js';
-import type { Dir, EngineOptions, StreamContext } from '../../src/protocols/types.js';
+import type { Dir } from '../../src/protocols/types.js';
 import { Stats } from '../../src/stats.js';
 
 export interface Chunk {
@@ -32,16 +30,3 @@ export async function chunksByConnection(path: string, serverPort: number): Prom
   return out;
 }
 
-export function fakeContext(options: Partial<EngineOptions> = {}): StreamContext & { calls: Call[] } {
-  const calls: Call[] = [];
-  return {
-    calls,
-    client: { ip: '127.0.0.1', port: 40000 },
-    server: { ip: '127.0.0.1', port: 6379 },
-    midstream: false,
-    options: engineOptions(options),
-    stats: new Stats(),
-    emit: (call) => calls.push(call),
-    switchTo: () => null,
-  };
-}

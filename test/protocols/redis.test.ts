@@ -8,7 +8,8 @@ import type { Entry } from '../../src/entry.js';
 import { RedisSession } from '../../src/protocols/redis/session.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
-import { chunksByConnection, fakeContext } from './redis-amqp-streams.js';
+import { recordingContext } from '../helpers/context.js';
+import { chunksByConnection } from './redis-amqp-streams.js';
 
 const PORT = 16391;
 const dir = new URL('../../testdata/redis/', import.meta.url).pathname;
@@ -180,7 +181,7 @@ test('redis: counts per command agree with tshark', (t) => {
 async function pipelineWithGap(gapDir: 0 | 1) {
   const conns = await chunksByConnection(`${dir}pipeline.pcap`, PORT);
   const chunks = [...conns.values()].find((list) => list.length > 20)!;
-  const ctx = fakeContext();
+  const ctx = recordingContext();
   const session = new RedisSession(ctx);
   const lostAt = chunks.findIndex((c, i) => i > 6 && c.dir === gapDir);
   for (const [i, c] of chunks.entries()) {
@@ -227,7 +228,7 @@ test('redis: fed one byte at a time, the same entries come out', async () => {
   const conns = await chunksByConnection(`${dir}resp3.pcap`, PORT);
   const summaries: string[] = [];
   for (const chunks of conns.values()) {
-    const ctx = fakeContext();
+    const ctx = recordingContext();
     const session = new RedisSession(ctx);
     for (const c of chunks) {
       for (let i = 0; i < c.data.length; i++) session.onData(c.dir, c.data.subarray(i, i + 1), c.tsMicros);
@@ -253,7 +254,7 @@ test('redis: other protocols\' captures are not taken for Redis', async () => {
 
 test('redis: malformed bytes are counted and skipped, never thrown', () => {
   // Hand-made: a broken array header, then a well-formed PING.
-  const ctx = fakeContext();
+  const ctx = recordingContext();
   const session = new RedisSession(ctx);
   session.onData(0, Buffer.from('*2\r\n$3\r\nGET\r\n:oops\r\n*1\r\n$4\r\nPING\r\n'), 1);
   session.onData(1, Buffer.from('+PONG\r\n'), 2);

@@ -4,13 +4,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { recordingContext } from '../helpers/context.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
 import { TlsParser, detectTls } from '../../src/protocols/tls/parser.js';
-import { Stats } from '../../src/stats.js';
-import type { Call } from '../../src/entry.js';
-import type { StreamContext } from '../../src/protocols/types.js';
-import { engineOptions } from '../../src/engine.js';
 
 const capture = new URL('../../testdata/tls/handshakes.pcap', import.meta.url).pathname;
 const expected = JSON.parse(readFileSync(new URL('../../testdata/tls/handshakes.expected.json', import.meta.url), 'utf8'));
@@ -72,17 +69,8 @@ test('SNI and negotiated cipher agree with tshark', async (t) => {
 
 test('a record that is not TLS after the hello is counted, never thrown', () => {
   // The one hand-made case: a valid-looking record header with an impossible length.
-  const calls: Call[] = [];
-  const stats = new Stats();
-  const ctx: StreamContext = {
-    client: { ip: '10.0.0.1', port: 1 },
-    server: { ip: '10.0.0.2', port: 2 },
-    midstream: false,
-    options: engineOptions(),
-    stats,
-    emit: (c) => calls.push(c),
-    switchTo: () => null,
-  };
+  const ctx = recordingContext();
+  const { calls, stats } = ctx;
   const p = new TlsParser(ctx);
   p.onData(0, Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 0x01]), 1);
   p.onEnd(2);
