@@ -28,7 +28,8 @@ export function decodableCodings(contentEncoding: string): string[] | null {
   return codings;
 }
 
-export type DecodeResult = { ok: true; bytes: Buffer } | { ok: false; error: string };
+/** A failure says why; `tooLarge` when the output would pass the limit (a bomb, or just big). */
+export type DecodeResult = { ok: true; bytes: Buffer } | { ok: false; error: string; tooLarge?: true };
 
 /** Undoes `codings` (as decodableCodings returns them), last applied first. */
 export function decodeBody(bytes: Buffer, codings: readonly string[], maxDecoded: number = MAX_DECODED_BYTES): DecodeResult {
@@ -38,7 +39,7 @@ export function decodeBody(bytes: Buffer, codings: readonly string[], maxDecoded
     return { ok: true, bytes: current };
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') return { ok: false, error: `decoded body larger than ${maxDecoded} bytes` };
+    if (code === 'ERR_BUFFER_TOO_LARGE') return { ok: false, error: `decoded body larger than ${maxDecoded} bytes`, tooLarge: true };
     return { ok: false, error: `${codings.join(', ')}: ${(err as Error).message}` };
   }
 }

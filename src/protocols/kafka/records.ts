@@ -3,12 +3,9 @@
 // than taken from a client library because kafkajs's decoder needs its whole client runtime
 // and throws on truncated batches, which Fetch responses legitimately end with. Gzip is
 // inflated with the cap the other protocols' content decoding uses; snappy, lz4 and zstd are
-// named and left compressed. gunzipSync is called here rather than through
-// content-decoding's decodeBody because a set over the cap is counted apart from a corrupt
-// one, and decodeBody reports both as the same kind of failure.
-import { gunzipSync } from 'node:zlib';
+// named and left compressed.
 import { renderBody, type RenderedBody } from '../body.js';
-import { MAX_DECODED_BYTES } from '../content-decoding.js';
+import { decodeBody, MAX_DECODED_BYTES } from '../content-decoding.js';
 import { KafkaDecodeError, KafkaReader } from './reader.js';
 
 const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -92,13 +89,11 @@ function inflate(codec: number, bytes: Buffer, set: RecordSet, budget: RecordBud
     set.compressedBytes = (set.compressedBytes ?? 0) + bytes.length;
     return null;
   }
-  try {
-    return gunzipSync(bytes, { maxOutputLength: maxInflated });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') budget.inflateTooLarge += 1;
-    set.compressedBytes = (set.compressedBytes ?? 0) + bytes.length;
-    return null;
-  }
+  const inflated = decodeBody(bytes, ['gzip'], maxInflated);
+  if (inflated.ok) return inflated.bytes;
+  if (inflated.tooLarge) budget.inflateTooLarge += 1;
+  set.compressedBytes = (set.compressedBytes ?? 0) + bytes.length;
+  return null;
 }
 
 /** Record batch v2: the header after baseOffset/length, then records (maybe compressed). */
