@@ -16,11 +16,13 @@ export class LineOutput {
   private batch: string[] = [];
   private batchBytes = 0;
   private closed = false;
+  /** A write error other than a closed pipe (disk full, say): raised to the producer. */
+  private failure: Error | null = null;
 
   constructor(private readonly stream: Writable) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.closed = true;
-      else throw err;
+      else this.failure = err;
     });
   }
 
@@ -30,15 +32,28 @@ export class LineOutput {
   }
 
   writeLine(line: string): void {
+    if (this.failure) throw this.failure;
     if (this.closed) return;
     this.batch.push(line);
     this.batchBytes += line.length + 1;
     if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
   }
 
+  /** Writes what is batched and waits until the stream can take more (or has failed or closed). */
   async flush(): Promise<void> {
-    const ok = this.writeBatch();
-    if (!ok && !this.closed) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    if (!this.writeBatch() && !this.closed && !this.failure) await this.drained();
+    if (this.failure) throw this.failure;
+  }
+
+  private drained(): Promise<void> {
+    // 'drain' never comes once the reader is gone, so an error or a close also ends the wait.
+    return new Promise((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done).off('error', done).off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done).on('error', done).on('close', done);
+    });
   }
 
   private writeBatch(): boolean {

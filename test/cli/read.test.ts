@@ -101,6 +101,19 @@ test('a closed pipe ends output quietly (kubectl tap read | head -1)', () => {
   const r = spawnSync('bash', ['-c', `set -o pipefail; dist/kubectl-tap read ${capture} -q | head -1`], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(lines(r.stdout).length, 1);
   assert.equal(r.stderr, '');
+  // A capture larger than one input chunk: reading stops mid-file when the reader goes, and
+  // that must not be reported as a truncated capture.
+  const big = join(repoRoot, 'testdata/http1/wrk.pcap');
+  const r2 = spawnSync('bash', ['-c', `set -o pipefail; dist/kubectl-tap read ${big} -q | head -1`], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.equal(lines(r2.stdout).length, 1);
+  assert.equal(r2.stderr, '');
+});
+
+test('a write error (a full disk) is one line and exit 1', () => {
+  const r = spawnSync('bash', ['-c', `dist/kubectl-tap read ${capture} -q > /dev/full`], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^kubectl tap: ENOSPC: no space left on device, write\n$/);
 });
 
 function hasKubectl(): boolean {
