@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import yaml from 'js-yaml';
 import { ApiError, errors } from './status.js';
 import { Store, type KubeObject } from './store.js';
@@ -16,6 +16,8 @@ import { toTable, wantsTable } from './tables.js';
 import { admit, checkNamespace } from './admission.js';
 import { openapiDocument, openapiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
+import { TokenIssuer, admitServiceAccount } from './serviceaccounts.js';
+import { rmSync } from 'node:fs';
 
 export const KUBE_VERSION = { major: '1', minor: '30', gitVersion: 'v1.30.0-tap', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2024-04-17T00:00:00Z', goVersion: 'go1.22.2', compiler: 'gc', platform: 'linux/amd64' };
 
@@ -140,7 +142,9 @@ function verbFor(method: string, route: Route, watch: boolean): string {
 export class ApiServer {
   readonly store = new Store();
   readonly authorizer = new Authorizer(this.store);
+  readonly tokenIssuer = new TokenIssuer(this.store);
   private server?: https.Server;
+  private unixServer?: net.Server;
   private readonly watchers = new Set<ServerResponse>();
 
   constructor(private readonly opts: ServerOptions) {}
@@ -160,9 +164,20 @@ export class ApiServer {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /**
+   * The same HTTPS server on a Unix socket: the relay in the fabric namespace forwards the
+   * `kubernetes` Service's endpoint (in-cluster clients) here, as the host has no route to pods.
+   */
+  async listenUnix(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    this.unixServer = net.createServer((sock) => this.server!.emit('connection', sock));
+    await new Promise<void>((resolve) => this.unixServer!.listen(path, resolve));
+  }
+
   async close(): Promise<void> {
     for (const w of this.watchers) w.destroy();
     this.server?.closeAllConnections();
+    this.unixServer?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -181,7 +196,8 @@ export class ApiServer {
   authenticate(req: IncomingMessage): UserInfo {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
-      const user = this.opts.tokens[auth.slice(7).trim()];
+      const token = auth.slice(7).trim();
+      const user = this.opts.tokens[token] ?? this.tokenIssuer.authenticate(token);
       if (!user) throw errors.unauthorized();
       return { name: user.name, groups: [...user.groups, 'system:authenticated'] };
     }
@@ -273,6 +289,7 @@ export class ApiServer {
         return this.watch(req, res, route, q);
       case 'create': {
         const body = parseObject(await readBody(req), req.headers['content-type'] ?? '');
+        if (route.subresource === 'token') return send(res, 201, this.tokenRequest(route.namespace!, route.name!, body));
         return send(res, 201, this.create(r, route.namespace, body, dryRun));
       }
       case 'update': {
@@ -347,6 +364,7 @@ export class ApiServer {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
     admit(this.store, r, obj);
     checkNamespace(this.store, r, obj.metadata.namespace, obj.metadata.name);
+    if (r.kind === 'Pod') admitServiceAccount(this.store, obj);
     if (dryRun) {
       if (this.store.get(r, obj.metadata.namespace, obj.metadata.name)) throw errors.alreadyExists(r.plural, r.group, obj.metadata.name);
       return obj;
@@ -393,6 +411,16 @@ export class ApiServer {
     }
     next.metadata = { ...next.metadata, resourceVersion: patchBody?.metadata?.resourceVersion ?? current.metadata.resourceVersion };
     return send(res, 200, this.replace(r, route.namespace, route.name!, next, route.subresource, dryRun));
+  }
+
+  /** POST serviceaccounts/NAME/token (`kubectl create token`). */
+  private tokenRequest(ns: string, name: string, body: any): unknown {
+    const { token, expirationTimestamp } = this.tokenIssuer.issue(ns, name, body?.spec ?? {});
+    return {
+      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name, namespace: ns, creationTimestamp: null },
+      spec: { audiences: body?.spec?.audiences ?? ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: body?.spec?.expirationSeconds ?? 3600, boundObjectRef: body?.spec?.boundObjectRef ?? null },
+      status: { token, expirationTimestamp },
+    };
   }
 
   private scaleOf(r: ResourceType, obj: KubeObject): unknown {
