@@ -16,6 +16,7 @@ import { namespaceController, beginNamespaceDeletion } from './controllers/names
 import { garbageCollector } from './controllers/gc.js';
 import { deploymentController, replicaSetController, daemonSetController } from './controllers/workloads.js';
 import { scheduler } from './controllers/scheduler.js';
+import { jobController, ttlAfterFinishedController } from './controllers/jobs.js';
 import { endpointsController } from './controllers/endpoints.js';
 import { Kubelet, logPath, type NodeInfo } from './controllers/kubelet.js';
 import { kubeProxy } from './controllers/kubeproxy.js';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   kubelet = new Kubelet(ctx, n, nodes, () => runner?.schedule());
   runner = new Runner(api.store, [
     namespaceController(ctx, pki.ca), garbageCollector(ctx), deploymentController(ctx), replicaSetController(ctx), daemonSetController(ctx),
-    scheduler(ctx), endpointsController(ctx), dnsController(ctx, n.dnsHostsDir), kubeProxy(ctx, nodes), kubelet,
+    jobController(ctx), ttlAfterFinishedController(ctx), scheduler(ctx), endpointsController(ctx), dnsController(ctx, n.dnsHostsDir), kubeProxy(ctx, nodes), kubelet,
   ]);
   runner.start();
 

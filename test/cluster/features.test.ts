@@ -201,3 +201,110 @@ spec:
   });
 }
 
+
+if (!skipReason) {
+  const jobStatus = (name: string, done: (s: any) => boolean) => waitFor(`job ${name}`, async () => {
+    const j = await json(['get', 'job', '-n', 'dev', name]);
+    return done(j.status ?? {}) ? j : undefined;
+  }, 40_000);
+  const finishedAs = (type: string) => (s: any) => (s.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
+
+  test('Jobs: completion, backoffLimit, activeDeadlineSeconds, OnFailure restarts, ttlSecondsAfterFinished', { timeout: 90_000 }, async () => {
+    const job = (name: string, spec: string, policy: string, cmd: string) => `apiVersion: batch/v1
+kind: Job
+metadata: {name: ${name}, namespace: dev}
+spec:
+  ${spec}
+  template:
+    spec:
+      restartPolicy: ${policy}
+      containers: [{name: main, image: debian:12, command: [sh, -c, ${JSON.stringify(cmd)}]}]
+`;
+    await apply([
+      job('done', 'completions: 2', 'Never', 'echo ok'),
+      job('flaky', 'backoffLimit: 1', 'Never', 'exit 2'),
+      job('slow', 'activeDeadlineSeconds: 2', 'Never', 'sleep 60'),
+      job('restarts', 'backoffLimit: 1', 'OnFailure', 'exit 1'),
+      job('short-lived', 'ttlSecondsAfterFinished: 2', 'Never', 'true'),
+    ].join('---\n'));
+
+    const done = await jobStatus('done', finishedAs('Complete'));
+    assert.equal(done.status.succeeded, 2);
+    assert.ok(done.status.completionTime);
+    assert.equal(done.spec.selector.matchLabels['batch.kubernetes.io/controller-uid'], done.metadata.uid);
+    const donePods = await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=done']);
+    assert.equal(donePods.items.length, 2);
+    assert.ok(donePods.items.every((p: any) => p.status.phase === 'Succeeded' && p.metadata.ownerReferences[0].kind === 'Job'));
+
+    const flaky = await jobStatus('flaky', finishedAs('Failed'));
+    const failedCond = flaky.status.conditions.find((c: any) => c.type === 'Failed');
+    assert.equal(failedCond.reason, 'BackoffLimitExceeded');
+    assert.equal(failedCond.message, 'Job has reached the specified backoff limit');
+    assert.equal(flaky.status.failed, 2, 'backoffLimit 1: the second failure fails the Job');
+
+    const slow = await jobStatus('slow', finishedAs('Failed'));
+    assert.equal(slow.status.conditions.find((c: any) => c.type === 'Failed').reason, 'DeadlineExceeded');
+    await waitFor('slow job pods deleted', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=slow'])).items.length === 0 ? true : undefined));
+
+    const restarts = await jobStatus('restarts', finishedAs('Failed'));
+    assert.equal(restarts.status.conditions.find((c: any) => c.type === 'Failed').reason, 'BackoffLimitExceeded');
+
+    const table = await k(['get', 'jobs', '-n', 'dev', 'done', 'flaky']);
+    assert.match(table.stdout, /NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE/);
+    assert.match(table.stdout, /done\s+Complete\s+2\/2/);
+    assert.match(table.stdout, /flaky\s+Failed\s+0\/1/);
+    const describe = await k(['describe', 'job', '-n', 'dev', 'slow']);
+    assert.match(describe.stdout, /Warning\s+DeadlineExceeded\s+.*job-controller\s+Job was active longer than specified deadline/);
+
+    await waitFor('short-lived job removed by the TTL controller', async () => ((await k(['get', 'job', '-n', 'dev', 'short-lived'])).code !== 0 ? true : undefined), 30_000);
+    assert.equal((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=short-lived'])).items.length, 0, 'its pods went with it');
+    const invalid = await k(['apply', '-f', '-'], { input: job('bad', '', 'Always', 'true') });
+    assert.match(invalid.stderr, /spec\.template\.spec\.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/);
+    assert.equal((await k(['delete', 'jobs', '-n', 'dev', '--all'])).code, 0);
+  });
+
+  test('garbage collector: foreground waits for blockOwnerDeletion dependents, orphan keeps them, a Job deleted without a policy orphans its pods', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['create', 'cm', 'owner', '-n', 'dev'])).code, 0);
+    const uid = (await json(['get', 'cm', '-n', 'dev', 'owner'])).metadata.uid;
+    const dependent = (name: string, block: boolean) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+  namespace: dev
+  finalizers: [example.com/hold]
+  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: ${uid}, blockOwnerDeletion: ${block}}]
+`;
+    await apply(dependent('blocker', true) + '---\n' + dependent('free', false));
+    assert.equal((await k(['delete', 'cm', 'owner', '-n', 'dev', '--cascade=foreground', '--wait=false'])).code, 0);
+    const owner = await waitFor('dependents marked for deletion', async () => {
+      const [o, b, f] = await Promise.all(['owner', 'blocker', 'free'].map((n) => json(['get', 'cm', '-n', 'dev', n])));
+      return b.metadata.deletionTimestamp && f.metadata.deletionTimestamp ? o : undefined;
+    });
+    assert.deepEqual(owner.metadata.finalizers, ['foregroundDeletion']);
+    assert.ok(owner.metadata.deletionTimestamp);
+    assert.equal((await k(['patch', 'cm', 'free', '-n', 'dev', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'])).code, 0);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await k(['get', 'cm', '-n', 'dev', 'owner'])).code, 0, 'a non-blocking dependent does not hold the owner');
+    assert.equal((await k(['patch', 'cm', 'blocker', '-n', 'dev', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'])).code, 0);
+    await waitFor('owner gone once its blocking dependent is', async () => ((await k(['get', 'cm', '-n', 'dev', 'owner'])).code !== 0 ? true : undefined));
+
+    assert.equal((await k(['create', 'deployment', 'kept', '-n', 'dev', '--image=debian:12', '--', 'sleep', '600'])).code, 0);
+    await waitFor('kept pod', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'app=kept'])).items[0]));
+    assert.equal((await k(['delete', 'deployment', 'kept', '-n', 'dev', '--cascade=orphan'])).code, 0);
+    const rs = await waitFor('orphaned ReplicaSet', async () => {
+      const list = await json(['get', 'rs', '-n', 'dev', '-l', 'app=kept']);
+      return list.items[0] && !list.items[0].metadata.ownerReferences ? list.items[0] : undefined;
+    });
+    assert.equal((await k(['delete', 'rs', rs.metadata.name, '-n', 'dev'])).code, 0);
+    await waitFor('background deletion removes the pods', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'app=kept'])).items.length === 0 ? true : undefined));
+
+    assert.equal((await k(['create', 'job', 'legacy', '-n', 'dev', '--image=debian:12', '--', 'sleep', '600'])).code, 0);
+    const pod = await waitFor('legacy pod', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=legacy'])).items[0]));
+    const raw = await k(['delete', '--raw', '/apis/batch/v1/namespaces/dev/jobs/legacy']);
+    assert.match(raw.stderr, /Warning: child pods are preserved by default when jobs are deleted/);
+    await waitFor('job gone', async () => ((await k(['get', 'job', '-n', 'dev', 'legacy'])).code !== 0 ? true : undefined));
+    const orphan = await json(['get', 'pod', '-n', 'dev', pod.metadata.name]);
+    assert.equal(orphan.metadata.ownerReferences, undefined, 'the pod outlives its Job, unowned');
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', pod.metadata.name, '--grace-period=0'])).code, 0);
+  });
+}

@@ -97,9 +97,12 @@ function parseRoute(path: string): Route | { kind: 'nonresource' } | undefined {
   return { kind: 'resource', r, namespace: r.namespaced ? namespace : undefined, name, subresource, rest, watchPrefix };
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
+/** Warnings travel as `Warning: 299 - "text"` headers, which kubectl prints as `Warning: text`. */
+function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  const headers: Record<string, string | number | string[]> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' };
+  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
   res.end(text);
 }
 
@@ -302,7 +305,9 @@ export class ApiServer {
       case 'delete': {
         const text = await readBody(req);
         const opts = text ? parseObject(text, 'application/json') : {};
-        return send(res, 200, this.delete(r, route.namespace, route.name!, opts, dryRun));
+        const warnings = r.kind === 'Job' && !opts.propagationPolicy && opts.orphanDependents === undefined
+          ? ['child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning'] : [];
+        return send(res, 200, this.delete(r, route.namespace, route.name!, opts, dryRun), warnings);
       }
       case 'deletecollection': {
         const items = this.store.list(r, route.namespace).filter((o) => matchLabelString(o.metadata.labels, q.get('labelSelector') ?? undefined) && matchFieldString(o, q.get('fieldSelector') ?? undefined));
@@ -448,13 +453,16 @@ export class ApiServer {
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) throw errors.conflict(r.plural, r.group, name);
     if (dryRun) return obj;
     if (obj.metadata.deletionTimestamp) return obj;
-    if (opts?.propagationPolicy === 'Orphan') {
-      for (const dep of this.dependents(obj.metadata.uid)) {
-        this.store.mutate(dep.r, dep.o.metadata.namespace, dep.o.metadata.name, (o) => {
-          o.metadata.ownerReferences = (o.metadata.ownerReferences ?? []).filter((ref: any) => ref.uid !== obj.metadata.uid);
-          if (o.metadata.ownerReferences.length === 0) delete o.metadata.ownerReferences;
-        });
-      }
+    // Orphan and Foreground leave the object in place with a finalizer the garbage collector
+    // (controllers/gc.ts) acts on and removes; Background deletes it now and the collector
+    // removes the dependents afterwards.
+    const policy = propagationPolicy(r, opts);
+    if ((policy === 'Orphan' || policy === 'Foreground') && r.kind !== 'Namespace' && this.dependents(obj.metadata.uid).length > 0) {
+      return this.store.mutate(r, ns, name, (o) => {
+        o.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        o.metadata.deletionGracePeriodSeconds = 0;
+        o.metadata.finalizers = [...(o.metadata.finalizers ?? []), policy === 'Orphan' ? 'orphan' : 'foregroundDeletion'];
+      }) ?? obj;
     }
     if (opts?.gracePeriodSeconds === 0 && r.kind === 'Pod') {
       const updated = this.store.mutate(r, ns, name, (o) => {
@@ -471,6 +479,15 @@ export class ApiServer {
       }) ?? obj;
     }
     return this.store.remove(r, ns, name);
+  }
+
+  /** Drops one finalizer; an object being deleted goes once none are left. */
+  removeFinalizer(r: ResourceType, ns: string | undefined, name: string, finalizer: string): void {
+    const updated = this.store.mutate(r, ns, name, (o) => {
+      o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f: string) => f !== finalizer);
+      if (o.metadata.finalizers.length === 0) delete o.metadata.finalizers;
+    });
+    if (updated) this.finishDeletionIfReady(r, updated);
   }
 
   /** An object with deletionTimestamp and no finalizers left is removed (the real server's rule). */
@@ -575,4 +592,15 @@ export class ApiServer {
       status: { resourceRules: rules.filter((x: any) => !x.nonResourceURLs), nonResourceRules: rules.filter((x: any) => x.nonResourceURLs), incomplete: false },
     });
   }
+}
+
+/**
+ * The propagation a delete asks for: propagationPolicy, else the deprecated orphanDependents,
+ * else the type's default (batch/v1 Jobs still orphan their pods by default; the rest: Background).
+ */
+function propagationPolicy(r: ResourceType, opts: any): string {
+  if (opts?.propagationPolicy) return opts.propagationPolicy;
+  if (opts?.orphanDependents === true) return 'Orphan';
+  if (opts?.orphanDependents === false) return 'Background';
+  return r.kind === 'Job' ? 'Orphan' : 'Background';
 }
