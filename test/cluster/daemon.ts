@@ -61,6 +61,7 @@ async function main(): Promise<void> {
   const api: ApiServer = new ApiServer({
     tls: { ca: pki.ca, cert: pki.server.cert, key: pki.server.key },
     tokens,
+    auditLog: join(n.logsDir, 'audit.log'),
     hooks: {
       onDelete(r, obj) {
         if (r.kind === 'Namespace') {

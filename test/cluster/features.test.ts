@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { up, down, type UpResult } from './cluster.js';
 import { repoRoot } from './paths.js';
 import { kubectl, hasKubectl, waitFor } from './kubectl.js';
@@ -306,5 +306,73 @@ metadata:
     const orphan = await json(['get', 'pod', '-n', 'dev', pod.metadata.name]);
     assert.equal(orphan.metadata.ownerReferences, undefined, 'the pod outlives its Job, unowned');
     assert.equal((await k(['delete', 'pod', '-n', 'dev', pod.metadata.name, '--grace-period=0'])).code, 0);
+  });
+}
+
+if (!skipReason) {
+  test('Pod Security admission: enforce refuses with the real message, warn and audit, DaemonSet pods refused with FailedCreate', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['create', 'ns', 'psa'])).code, 0);
+    assert.equal((await k(['run', 'early', '-n', 'psa', '--image=debian:12', '--overrides', '{"spec":{"hostNetwork":true}}', '--', 'sleep', '600'])).code, 0);
+    const label = await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/enforce=baseline', 'pod-security.kubernetes.io/enforce-version=v1.30']);
+    assert.equal(label.code, 0, label.stderr);
+    assert.match(label.stderr, /Warning: existing pods in namespace "psa" violate the new PodSecurity enforce level "baseline:v1\.30"/);
+    assert.match(label.stderr, /Warning: early: host namespaces \(hostNetwork=true\)/);
+
+    const bad = await k(['run', 'bad', '-n', 'psa', '--image=debian:12', '--overrides', JSON.stringify({
+      spec: {
+        hostNetwork: true, hostPID: true, volumes: [{ name: 'proc', hostPath: { path: '/proc' } }],
+        containers: [{ name: 'bad', image: 'debian:12', securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN', 'SYS_ADMIN'] } } }],
+      },
+    }), '--', 'sleep', '1']);
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.stderr.trim(), 'Error from server (Forbidden): pods "bad" is forbidden: violates PodSecurity "baseline:v1.30": '
+      + 'non-default capabilities (container "bad" must not include "NET_ADMIN", "SYS_ADMIN" in securityContext.capabilities.add), '
+      + 'host namespaces (hostNetwork=true, hostPID=true), hostPath volumes (volume "proc"), privileged (container "bad" must not set securityContext.privileged=true)');
+
+    assert.equal((await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/warn=restricted', 'pod-security.kubernetes.io/audit=restricted'])).code, 0);
+    const warned = await k(['run', 'plain', '-n', 'psa', '--image=debian:12', '--', 'sleep', '1']);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /^Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "plain" must set securityContext\.allowPrivilegeEscalation=false\), unrestricted capabilities \(container "plain" must set securityContext\.capabilities\.drop=\["ALL"\]\), runAsNonRoot != true \(pod or container "plain" must set securityContext\.runAsNonRoot=true\), seccompProfile \(pod or container "plain" must set securityContext\.seccompProfile\.type to "RuntimeDefault" or "Localhost"\)$/m);
+    const restrictedOk = await k(['run', 'tidy', '-n', 'psa', '--image=debian:12', '--overrides', JSON.stringify({
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'tidy', image: 'debian:12', command: ['true'], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      },
+    })]);
+    assert.equal(restrictedOk.code, 0, restrictedOk.stderr);
+    assert.doesNotMatch(restrictedOk.stderr, /Warning/);
+
+    const ds = await k(['apply', '-f', '-'], { input: `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: psa}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      hostNetwork: true
+      volumes: [{name: proc, hostPath: {path: /proc}}]
+      containers: [{name: agent, image: debian:12, command: [sleep, "600"], volumeMounts: [{name: proc, mountPath: /host/proc, readOnly: true}]}]
+` });
+    assert.equal(ds.code, 0, ds.stderr);
+    assert.match(ds.stderr, /Warning: would violate PodSecurity "restricted:latest": host namespaces \(hostNetwork=true\), hostPath volumes \(volume "proc"\), allowPrivilegeEscalation != false/);
+    assert.match(ds.stdout, /daemonset\.apps\/agent created/);
+    const ev = await waitFor('FailedCreate on the DaemonSet', async () => (await events('psa', 'involvedObject.kind=DaemonSet,reason=FailedCreate'))[0]);
+    assert.equal(ev.source.component, 'daemonset-controller');
+    assert.equal(ev.message, 'Error creating: pods "agent-" is forbidden: violates PodSecurity "baseline:v1.30": host namespaces (hostNetwork=true), hostPath volumes (volume "proc")');
+    const status = (await json(['get', 'ds', '-n', 'psa', 'agent'])).status;
+    assert.equal(status.desiredNumberScheduled, 2);
+    assert.equal(status.currentNumberScheduled, 0);
+    assert.equal(status.numberUnavailable, 2);
+    const describe = await k(['describe', 'ds', '-n', 'psa', 'agent']);
+    assert.match(describe.stdout, /Warning\s+FailedCreate\s+.*daemonset-controller\s+Error creating: pods "agent-" is forbidden: violates PodSecurity/);
+
+    const audit = readFileSync(join(dir, 'logs', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const plainAudit = audit.find((e) => e.objectRef.name === 'plain');
+    assert.match(plainAudit.annotations['pod-security.kubernetes.io/audit-violations'], /^would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+
+    const invalid = await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/enforce=bogus', '--overwrite']);
+    assert.match(invalid.stderr, /Invalid value: "bogus": must be one of privileged, baseline, restricted/);
+    assert.equal((await k(['delete', 'ns', 'psa', '--wait=false'])).code, 0);
   });
 }
