@@ -376,3 +376,95 @@ spec:
     assert.equal((await k(['delete', 'ns', 'psa', '--wait=false'])).code, 0);
   });
 }
+
+if (!skipReason) {
+  test('events: ErrImagePull then ImagePullBackOff, BackOff for a crashing container, as get events and describe show them', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['run', 'no-image', '-n', 'dev', '--image=nope.invalid/thing:1'])).code, 0);
+    assert.equal((await k(['run', 'crasher', '-n', 'dev', '--image=debian:12', '--', 'sh', '-c', 'echo boom; exit 1'])).code, 0);
+    const seen = new Set<string>();
+    await waitFor('ErrImagePull, then ImagePullBackOff', async () => {
+      const p = await json(['get', 'pod', '-n', 'dev', 'no-image']);
+      const reason = p.status.containerStatuses?.[0]?.state?.waiting?.reason;
+      if (reason) seen.add(reason);
+      return seen.has('ErrImagePull') && seen.has('ImagePullBackOff') ? true : undefined;
+    }, 20_000, 200);
+    const evs = await events('dev', 'involvedObject.name=no-image');
+    const text = evs.map((e: any) => `${e.type} ${e.reason} ${e.message}`);
+    assert.ok(text.includes('Normal Pulling Pulling image "nope.invalid/thing:1"'), text.join('\n'));
+    assert.ok(text.includes('Warning Failed Error: ErrImagePull'), text.join('\n'));
+    assert.ok(text.includes('Normal BackOff Back-off pulling image "nope.invalid/thing:1"'), text.join('\n'));
+    assert.ok(text.includes('Warning Failed Error: ImagePullBackOff'), text.join('\n'));
+    assert.ok(evs.every((e: any) => e.source.component === (e.reason === 'Scheduled' ? 'default-scheduler' : 'kubelet') && e.involvedObject.kind === 'Pod' && e.firstTimestamp && e.lastTimestamp), JSON.stringify(evs));
+    const table = await k(['get', 'events', '-n', 'dev', '--field-selector', 'involvedObject.name=no-image']);
+    assert.match(table.stdout, /LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE/);
+    assert.match(table.stdout, /Warning\s+Failed\s+pod\/no-image\s+Failed to pull image "nope\.invalid\/thing:1": rpc error: code = NotFound/);
+
+    const crash = await waitFor('BackOff counted twice', async () => {
+      const e = (await events('dev', 'involvedObject.name=crasher,reason=BackOff'))[0];
+      return e?.count >= 2 ? e : undefined;
+    }, 30_000);
+    assert.equal(crash.type, 'Warning');
+    assert.match(crash.message, /^Back-off restarting failed container crasher in pod crasher_dev\(/);
+    const pod = await json(['get', 'pod', '-n', 'dev', 'crasher']);
+    assert.equal(pod.status.containerStatuses[0].lastState.terminated.exitCode, 1);
+    const describe = await k(['describe', 'pod', '-n', 'dev', 'crasher']);
+    assert.match(describe.stdout, /Warning\s+BackOff\s+\S+ \(x\d+ over \S+\)\s+kubelet\s+Back-off restarting failed container crasher/);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'no-image', 'crasher', '--grace-period=0'])).code, 0);
+  });
+
+  test('scheduling: FailedScheduling with the real message for taints, selectors and resources; requests counted against allocatable', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['taint', 'nodes', 'tap-node-2', 'dedicated=tap:NoSchedule'])).code, 0);
+    try {
+      const node1 = await json(['get', 'node', 'tap-node-1']);
+      const memory = node1.status.allocatable.memory as string;
+      const pod = (name: string, spec: object) => k(['run', name, '-n', 'dev', '--image=debian:12', '--overrides', JSON.stringify({ spec: { ...spec } }), '--', 'sleep', '600']);
+      const container = (name: string, requests: object) => ({ containers: [{ name, image: 'debian:12', command: ['sleep', '600'], resources: { requests } }] });
+      assert.equal((await pod('huge', container('huge', { memory: '100Ti' }))).code, 0);
+      assert.equal((await pod('picky', { nodeSelector: { disk: 'ssd' } })).code, 0);
+      const message = async (name: string) => waitFor(`FailedScheduling for ${name}`, async () => (await events('dev', `involvedObject.name=${name},reason=FailedScheduling`))[0]?.message);
+      assert.equal(await message('huge'), '0/2 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint {dedicated: tap}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.');
+      assert.equal(await message('picky'), "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {dedicated: tap}. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+      const huge = await json(['get', 'pod', '-n', 'dev', 'huge']);
+      assert.deepEqual([huge.status.phase, huge.status.conditions[0].type, huge.status.conditions[0].status, huge.status.conditions[0].reason], ['Pending', 'PodScheduled', 'False', 'Unschedulable']);
+      assert.equal(huge.status.qosClass, 'Burstable');
+      const describe = await k(['describe', 'pod', '-n', 'dev', 'picky']);
+      assert.match(describe.stdout, /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/2 nodes are available/);
+
+      // half of node 1's memory fits once, not twice: requests are summed per node
+      const half = `${Math.floor(Number(memory.replace(/Ki$/, '')) / 2) + 1}Ki`;
+      assert.equal((await pod('half-a', { nodeSelector: { 'kubernetes.io/hostname': 'tap-node-1' }, ...container('half-a', { memory: half }) })).code, 0);
+      assert.equal((await pod('half-b', { nodeSelector: { 'kubernetes.io/hostname': 'tap-node-1' }, ...container('half-b', { memory: half }) })).code, 0);
+      assert.equal((await podPhase('dev', 'half-a', ['Running'])).spec.nodeName, 'tap-node-1');
+      assert.match(await message('half-b'), /^0\/2 nodes are available: 1 Insufficient memory, 1 node\(s\) had untolerated taint \{dedicated: tap\}\./);
+      const nodeDescribe = await k(['describe', 'node', 'tap-node-1']);
+      assert.match(nodeDescribe.stdout, /Allocatable:/);
+      assert.equal((await k(['delete', 'pod', '-n', 'dev', 'half-a', '--grace-period=0'])).code, 0);
+      await podPhase('dev', 'half-b', ['Running']);
+    } finally {
+      await k(['taint', 'nodes', 'tap-node-2', 'dedicated-']);
+      await k(['delete', 'pod', '-n', 'dev', 'huge', 'picky', 'half-a', 'half-b', '--grace-period=0', '--ignore-not-found']);
+    }
+  });
+
+  test('memory limits: a container over limits.memory is OOMKilled (exit 137) and restarted by its policy', { timeout: 60_000 }, async () => {
+    const hog = (name: string, policy: string, mib: number) => k(['run', name, '-n', 'dev', '--image=debian:12', `--restart=${policy}`, '--overrides', JSON.stringify({
+      spec: { containers: [{ name, image: 'debian:12', command: ['python3', '-c', `x = bytearray(${mib} * 1024 * 1024); print("allocated", len(x))`], resources: { limits: { memory: '64Mi' } } }] },
+    })]);
+    assert.equal((await hog('hog', 'OnFailure', 256)).code, 0);
+    assert.equal((await hog('modest', 'Never', 16)).code, 0);
+    const restarted = await waitFor('hog restarted after an OOM kill', async () => {
+      const p = await json(['get', 'pod', '-n', 'dev', 'hog']);
+      return p.status.containerStatuses?.[0]?.lastState?.terminated ? p : undefined;
+    });
+    const last = restarted.status.containerStatuses[0].lastState.terminated;
+    assert.deepEqual([last.reason, last.exitCode], ['OOMKilled', 137]);
+    assert.equal(restarted.status.qosClass, 'Burstable', 'a memory limit without a cpu limit');
+    assert.equal(restarted.spec.containers[0].resources.requests.memory, '64Mi', 'requests default to limits');
+    const modest = await podPhase('dev', 'modest', ['Succeeded', 'Failed']);
+    assert.equal(modest.status.phase, 'Succeeded', 'under its limit it runs to completion');
+    assert.match(await logs('dev', 'modest'), /allocated 16777216/);
+    const describe = await k(['describe', 'pod', '-n', 'dev', 'hog']);
+    assert.match(describe.stdout, /Last State:\s+Terminated\s+Reason:\s+OOMKilled\s+Exit Code:\s+137/);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'hog', 'modest', '--grace-period=0'])).code, 0);
+  });
+}

@@ -17,6 +17,8 @@ import type { ClusterNames } from '../paths.js';
 import { materializeVolumes, VolumeError, type Mount, type VolumeContext } from './volumes.js';
 import { prepareMountPoints, withMounts } from './mountns.js';
 import { fieldValue, resourceFieldValue, type PodRuntime } from './downward.js';
+import { createMemoryCgroup, type MemoryCgroup } from './cgroups.js';
+import { parseQuantity } from './quantity.js';
 
 export interface NodeInfo {
   name: string;
@@ -36,6 +38,10 @@ interface ContainerRt {
   lastProbe: number;
   restartTimer?: NodeJS.Timeout;
   log?: LogFile;
+  /** image pulls failed in a row (the image back-off) */
+  pullFailures?: number;
+  /** the memory cgroup enforcing limits.memory, if any */
+  cgroup?: MemoryCgroup;
 }
 
 interface PodRt {
@@ -266,10 +272,10 @@ export class Kubelet implements Controller {
     if (!pod || rt.phase !== 'running') return;
     const image = resolveImage(c.spec.image, { stateDir: this.names.dir });
     if (!image) {
-      c.state = { waiting: { reason: 'ErrImagePull', message: `image ${c.spec.image} is not mapped in test/cluster/images.ts` } };
-      this.ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.spec.image}": not in the cluster's image mapping`);
+      this.pullFailed(rt, c, pod);
       return;
     }
+    c.pullFailures = 0;
     const dir = join(rt.dir, c.name);
     mkdirSync(dir, { recursive: true });
     image.prepare?.(dir);
@@ -292,7 +298,14 @@ export class Kubelet implements Controller {
     // volumes: bind mounts in the container's own mount namespace (mountns.ts)
     const mounts = rt.mounts.get(c.name) ?? [];
     prepareMountPoints(mounts, this.names.mountPointsFile);
-    const proc = spawn('ip', ['netns', 'exec', rt.netns, ...withMounts(mounts, argv)], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // limits.memory: the process joins its own memory cgroup before it execs (cgroups.ts)
+    const memoryLimit = c.spec.resources?.limits?.memory;
+    c.cgroup?.remove();
+    c.cgroup = memoryLimit ? createMemoryCgroup(`${this.names.netnsPrefix}${rt.uid.slice(0, 8)}-${c.name}`, parseQuantity(String(memoryLimit))) : undefined;
+    // (joined before `ip netns exec`, whose fresh /sys has no cgroup mounts)
+    const inPod = ['ip', 'netns', 'exec', rt.netns, ...withMounts(mounts, argv)];
+    const command = c.cgroup ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', c.cgroup.procsFile, ...inPod] : inPod;
+    const proc = spawn(command[0]!, command.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     c.proc = proc;
     const startedAt = now();
     c.state = { running: { startedAt } };
@@ -310,7 +323,9 @@ export class Kubelet implements Controller {
       c.proc = undefined;
       c.ready = false;
       const exitCode = code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 1) : 1);
-      c.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: `tap://${proc.pid}` } };
+      const oomKilled = !!c.cgroup?.oomKilled();
+      const reason = oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
+      c.state = { terminated: { exitCode: oomKilled ? 137 : exitCode, reason, startedAt, finishedAt: now(), containerID: `tap://${proc.pid}` } };
       if (rt.phase !== 'running') return;
       const policy = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name)?.spec?.restartPolicy ?? 'Always';
       if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
@@ -330,6 +345,34 @@ export class Kubelet implements Controller {
       this.writeStatus(rt);
       this.poke();
     });
+  }
+
+  /**
+   * An image the cluster cannot resolve, reported as the kubelet does: Pulling, Failed and
+   * ErrImagePull, then ImagePullBackOff until the next attempt (1 s doubling to 10 s here;
+   * 10 s to 5 min in a real kubelet).
+   */
+  private pullFailed(rt: PodRt, c: ContainerRt, pod: KubeObject): void {
+    const image = c.spec.image;
+    const why = `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": not found in the simulated cluster's image mapping (test/cluster/images.ts)`;
+    this.ctx.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+    this.ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${why}`);
+    this.ctx.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+    c.state = { waiting: { reason: 'ErrImagePull', message: why } };
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (c.pullFailures ?? 0));
+    c.pullFailures = (c.pullFailures ?? 0) + 1;
+    c.restartTimer = setTimeout(() => {
+      if (rt.phase !== 'running') return;
+      const p = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name) ?? pod;
+      c.state = { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ErrImagePull: ${why}` } };
+      this.ctx.event(p, 'Normal', 'BackOff', `Back-off pulling image "${image}"`);
+      this.ctx.event(p, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+      this.writeStatus(rt);
+      c.restartTimer = setTimeout(() => {
+        this.launch(rt, c);
+        this.writeStatus(rt);
+      }, delay);
+    }, 1000);
   }
 
   private probe(rt: PodRt): void {
@@ -420,6 +463,7 @@ export class Kubelet implements Controller {
         clearTimeout(timer);
         kill('SIGKILL'); // children left in the group
         c.log?.close();
+        setTimeout(() => c.cgroup?.remove(), 100); // once the killed children are gone
         resolve();
       });
       kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
