@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { up, down, type UpResult } from './cluster.js';
-import { repoRoot } from './paths.js';
+import { names, repoRoot } from './paths.js';
+import { listNetns } from './net/plumbing.js';
+import { run } from './exec.js';
 import { kubectl, hasKubectl, waitFor } from './kubectl.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -466,5 +468,67 @@ if (!skipReason) {
     const describe = await k(['describe', 'pod', '-n', 'dev', 'hog']);
     assert.match(describe.stdout, /Last State:\s+Terminated\s+Reason:\s+OOMKilled\s+Exit Code:\s+137/);
     assert.equal((await k(['delete', 'pod', '-n', 'dev', 'hog', 'modest', '--grace-period=0'])).code, 0);
+  });
+}
+
+if (!skipReason) {
+  const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'cluster', 'cli.ts'), ...args, '--dir', dir]);
+
+  test('a node joins and leaves: DaemonSet pods follow, the scheduler uses it, its pods reach others and Services', { timeout: 90_000 }, async () => {
+    await apply(`apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: web-agent, namespace: dev}
+spec:
+  selector: {matchLabels: {app: web-agent}}
+  template:
+    metadata: {labels: {app: web-agent}}
+    spec:
+      containers: [{name: agent, image: debian:12, command: [python3, -m, http.server, "8080"], readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}}]
+`);
+    const dsReady = (n: number) => waitFor(`DaemonSet on ${n} nodes`, async () => {
+      const s = (await json(['get', 'ds', '-n', 'dev', 'web-agent'])).status;
+      return s.desiredNumberScheduled === n && s.numberReady === n ? s : undefined;
+    }, 30_000);
+    await dsReady(2);
+    assert.equal((await cli(['add-node'])).trim(), 'tap-node-3');
+    const node = await json(['get', 'node', 'tap-node-3']);
+    assert.equal(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    assert.equal(node.status.addresses[0].address, '10.243.0.3');
+    await dsReady(3);
+    const agents = (await json(['get', 'pods', '-n', 'dev', '-l', 'app=web-agent'])).items;
+    const onNew = agents.find((p: any) => p.spec.nodeName === 'tap-node-3');
+    assert.match(onNew.status.podIP, /^10\.244\.3\./);
+
+    // the scheduler places work on the new node when it is the only one that fits
+    const probe = JSON.stringify({ spec: { nodeSelector: { 'kubernetes.io/hostname': 'tap-node-3' } } });
+    const peer = agents.find((p: any) => p.spec.nodeName === 'tap-node-1').status.podIP;
+    assert.equal((await k(['run', 'on-new', '-n', 'dev', '--image=debian:12', '--restart=Never', '--overrides', probe, '--', 'sh', '-c',
+      `curl -s -o /dev/null -w '%{http_code} ' http://${peer}:8080/; curl -sk -o /dev/null -w '%{http_code}' https://kubernetes.default.svc/version -H "Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)"`])).code, 0);
+    const done = await podPhase('dev', 'on-new', ['Succeeded', 'Failed']);
+    assert.equal(done.spec.nodeName, 'tap-node-3');
+    assert.equal(await logs('dev', 'on-new'), '200 200', 'pod network and Services work from the new node');
+    const registered = await events('default', 'involvedObject.name=tap-node-3,reason=RegisteredNode');
+    assert.equal(registered[0]?.message, 'Node tap-node-3 event: Registered Node tap-node-3 in Controller');
+
+    await cli(['remove-node', 'tap-node-3']);
+    assert.notEqual((await k(['get', 'node', 'tap-node-3'])).code, 0);
+    await dsReady(2);
+    const left = (await json(['get', 'pods', '-n', 'dev'])).items.filter((p: any) => p.spec.nodeName === 'tap-node-3');
+    assert.deepEqual(left.map((p: any) => p.metadata.name), [], 'pods bound to the node are gone');
+    assert.ok(!(await listNetns(names(dir).netnsPrefix)).includes(names(dir).nodeNetns(3)), 'the node network is removed');
+    const missing = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'cluster', 'cli.ts'), 'remove-node', 'tap-node-9', '--dir', dir]).catch((err: Error) => err.message);
+    assert.match(missing, /node "tap-node-9" not found/);
+    assert.equal((await k(['delete', 'ds', '-n', 'dev', 'web-agent'])).code, 0);
+  });
+
+  test('down removes the cluster: network namespaces, mount points, cgroups', { timeout: 60_000 }, async () => {
+    const prefix = names(dir).netnsPrefix;
+    assert.ok((await listNetns(prefix)).length >= 3);
+    await down({ dir });
+    assert.deepEqual(await listNetns(prefix), []);
+    assert.ok(!existsSync('/etc/creds'), 'mount points the kubelet created are removed');
+    for (const root of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup']) {
+      if (existsSync(root)) assert.deepEqual(readdirSync(root).filter((d) => d.startsWith(prefix)), []);
+    }
   });
 }

@@ -37,7 +37,8 @@ export async function createFabric(fabric: string): Promise<void> {
   await ip(['-n', fabric, 'link', 'set', 'tapbr0', 'up']);
 }
 
-export async function createNode(fabric: string, netns: string, i: number, total: number): Promise<void> {
+/** A node netns on the bridge; `peers` are the other nodes' indexes (routes to their pod ranges). */
+export async function createNode(fabric: string, netns: string, i: number, peers: number[]): Promise<void> {
   await ip(['netns', 'add', netns]);
   await ip(['-n', netns, 'link', 'set', 'lo', 'up']);
   await ip(['-n', fabric, 'link', 'add', `tap-n${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
@@ -45,7 +46,7 @@ export async function createNode(fabric: string, netns: string, i: number, total
   await ip(['-n', netns, 'addr', 'add', `${nodeIp(i)}/24`, 'dev', 'eth0']);
   await ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
   await sysctl(netns, 'net.ipv4.ip_forward', '1');
-  for (let j = 1; j <= total; j++) if (j !== i) await ip(['-n', netns, 'route', 'add', podCidr(j), 'via', nodeIp(j)]);
+  for (const j of peers) if (j !== i) await ip(['-n', netns, 'route', 'add', podCidr(j), 'via', nodeIp(j)]);
   await ip(['-n', fabric, 'route', 'add', podCidr(i), 'via', nodeIp(i)]);
   await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'],
     '*nat\n:TAP-SERVICES - [0:0]\n-A PREROUTING -j TAP-SERVICES\n-A OUTPUT -j TAP-SERVICES\nCOMMIT\n');
