@@ -191,6 +191,19 @@ spec:
     assert.match(await logs('dev', 'no-token'), /No such file or directory/);
     assert.equal((await json(['get', 'pod', '-n', 'dev', 'no-token'])).spec.volumes, undefined);
 
+    // a hostNetwork pod with ClusterFirstWithHostNet resolves cluster names (its own resolv.conf)
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: host-dns, namespace: dev}
+spec:
+  restartPolicy: Never
+  hostNetwork: true
+  dnsPolicy: ClusterFirstWithHostNet
+  containers: [{name: main, image: debian:12, command: [sh, -c, 'grep ^nameserver /etc/resolv.conf; getent hosts kubernetes.default.svc.cluster.local']}]
+`);
+    await podPhase('dev', 'host-dns', ['Succeeded', 'Failed']);
+    assert.match(await logs('dev', 'host-dns'), /^nameserver 10\.96\.0\.10\n10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
+
     const token = (await k(['create', 'token', 'reader', '-n', 'dev'])).stdout.trim();
     const asSa = await k(['--token', token, 'auth', 'can-i', 'list', 'pods', '-n', 'dev']);
     assert.equal(asSa.stdout.trim(), 'yes');

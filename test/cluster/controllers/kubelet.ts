@@ -4,8 +4,10 @@
 // pod status, and on deletion stops the processes (SIGTERM, then SIGKILL after the grace
 // period) and removes the sandbox before the pod object goes away.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/store.js';
 import { kinds, now, type Controller, type Ctx } from './context.js';
@@ -58,6 +60,8 @@ interface PodRt {
   startTime: string;
   /** each container's volume mounts, set up before any container starts */
   mounts: Map<string, Mount[]>;
+  /** files the kubelet itself mounts into every container (a hostNetwork pod's resolv.conf) */
+  etcMounts: Mount[];
   mountRetry?: NodeJS.Timeout;
 }
 
@@ -169,7 +173,7 @@ export class Kubelet implements Controller {
       uid, namespace: pod.metadata.namespace, name: pod.metadata.name, node, hostNetwork,
       netns: hostNetwork ? node.netns : this.names.podNetns(uid),
       ip: hostNetwork ? node.ip : this.allocateIp(node),
-      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(),
+      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(), etcMounts: [],
       containers: (pod.spec.containers ?? []).map((c: any) => ({ name: c.name, spec: c, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, ready: false, lastProbe: 0 })),
     };
     this.pods.set(uid, rt);
@@ -180,6 +184,11 @@ export class Kubelet implements Controller {
         const search = `${rt.namespace}.svc.cluster.local svc.cluster.local cluster.local`;
         if (pod.spec.dnsPolicy !== 'Default') writeNetnsEtc(rt.netns, 'resolv.conf', `search ${search}\nnameserver 10.96.0.10\noptions ndots:5\n`);
         writeNetnsEtc(rt.netns, 'hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n${rt.ip}\t${rt.name}\n`);
+      } else if (pod.spec.dnsPolicy === 'ClusterFirstWithHostNet') {
+        // the node's netns is shared, so the pod's own resolv.conf is a bind mount, as the kubelet's is
+        const resolv = join(rt.dir, 'resolv.conf');
+        writeFileSync(resolv, `search ${rt.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n`);
+        rt.etcMounts.push({ source: resolv, target: '/etc/resolv.conf', readOnly: false });
       }
     } catch (err) {
       this.ctx.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
@@ -213,7 +222,7 @@ export class Kubelet implements Controller {
     const pod = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name);
     if (!pod || rt.phase !== 'running') return;
     try {
-      for (const c of rt.containers) rt.mounts.set(c.name, await materializeVolumes(pod, c.spec, this.volumeContext(rt)));
+      for (const c of rt.containers) rt.mounts.set(c.name, [...rt.etcMounts, ...await materializeVolumes(pod, c.spec, this.volumeContext(rt))]);
     } catch (err) {
       if (!(err instanceof VolumeError)) throw err;
       this.ctx.event(pod, 'Warning', 'FailedMount', err.message);
@@ -385,7 +394,7 @@ export class Kubelet implements Controller {
       const named = (port: unknown) => (typeof port === 'number' ? port : Number((c.spec.ports ?? []).find((x: any) => x.name === port)?.containerPort ?? port));
       let check: Promise<boolean>;
       if (p.tcpSocket) check = probeTcp(this.names.relaySocket, rt.ip, named(p.tcpSocket.port));
-      else if (p.httpGet) check = this.probeHttp(rt.ip, named(p.httpGet.port), p.httpGet.path ?? '/');
+      else if (p.httpGet) check = this.probeHttp(rt.ip, named(p.httpGet.port), p.httpGet.path ?? '/', p.httpGet.scheme === 'HTTPS');
       else check = Promise.resolve(true);
       void check.then((ok) => {
         if (c.ready !== ok && c.proc) {
@@ -396,9 +405,12 @@ export class Kubelet implements Controller {
     }
   }
 
-  private probeHttp(ip: string, port: number, path: string): Promise<boolean> {
+  /** As the kubelet: an HTTPS probe does not verify the certificate. */
+  private probeHttp(ip: string, port: number, path: string, tlsProbe = false): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = http.get({ host: ip, port, path, createConnection: () => dial(this.names.relaySocket, ip, port), timeout: 1000, headers: { 'User-Agent': 'kube-probe/1.30' } }, (res) => {
+      const get = tlsProbe ? https.get : http.get;
+      const options = { host: ip, port, path, timeout: 1000, headers: { 'User-Agent': 'kube-probe/1.30' }, rejectUnauthorized: false };
+      const req = get({ ...options, createConnection: () => (tlsProbe ? tls.connect({ socket: dial(this.names.relaySocket, ip, port), rejectUnauthorized: false }) : dial(this.names.relaySocket, ip, port)) } as https.RequestOptions, (res) => {
         res.resume();
         resolve((res.statusCode ?? 500) < 400);
       });
