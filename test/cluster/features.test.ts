@@ -11,20 +11,14 @@ import { up, down, type UpResult } from './cluster.js';
 import { names, repoRoot } from './paths.js';
 import { listNetns } from './net/plumbing.js';
 import { run } from './exec.js';
-import { kubectl, hasKubectl, waitFor } from './kubectl.js';
+import { kubectlFor, hasKubectl, waitFor } from './kubectl.js';
 
 const isRoot = process.getuid?.() === 0;
 const skipReason = !isRoot ? 'needs root: network namespaces, mounts, iptables' : !hasKubectl() ? 'needs kubectl on PATH' : undefined;
 const dir = join(repoRoot, '.cluster', 'tests', 'features-test');
 let cluster: UpResult | undefined;
 
-const k = (args: string[], opts: { context?: string; input?: string } = {}) => kubectl(cluster!.kubeconfig, args, opts);
-
-async function json(args: string[]): Promise<any> {
-  const r = await k([...args, '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
+const { k, json } = kubectlFor(() => cluster!.kubeconfig);
 
 async function apply(yaml: string): Promise<void> {
   const r = await k(['apply', '-f', '-'], { input: yaml });
