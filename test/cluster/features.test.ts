@@ -198,6 +198,16 @@ spec:
     await podPhase('dev', 'host-dns', ['Succeeded', 'Failed']);
     assert.match(await logs('dev', 'host-dns'), /^nameserver 10\.96\.0\.10\n10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
 
+    await apply(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: quiet, namespace: dev}
+automountServiceAccountToken: false
+`);
+    await apply(pod('quiet-sa', 'quiet'));
+    assert.equal((await json(['get', 'pod', '-n', 'dev', 'quiet-sa'])).spec.volumes, undefined, 'the service account opts out');
+    await apply(pod('quiet-sa-opt-in', 'quiet', 'automountServiceAccountToken: true'));
+    assert.ok((await json(['get', 'pod', '-n', 'dev', 'quiet-sa-opt-in'])).spec.volumes[0].name.startsWith('kube-api-access-'), 'the pod overrides its service account');
+
     const token = (await k(['create', 'token', 'reader', '-n', 'dev'])).stdout.trim();
     const asSa = await k(['--token', token, 'auth', 'can-i', 'list', 'pods', '-n', 'dev']);
     assert.equal(asSa.stdout.trim(), 'yes');
@@ -235,7 +245,11 @@ spec:
       job('slow', 'activeDeadlineSeconds: 2', 'Never', 'sleep 60'),
       job('restarts', 'backoffLimit: 1', 'OnFailure', 'exit 1'),
       job('short-lived', 'ttlSecondsAfterFinished: 2', 'Never', 'true'),
+      job('renewed', 'activeDeadlineSeconds: 3', 'Never', 'sleep 600'),
     ].join('---\n'));
+    // a deadline renewed before it passes (what a heartbeat does) keeps the Job running
+    const renew = await k(['patch', 'job', 'renewed', '-n', 'dev', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":600}}']);
+    assert.equal(renew.code, 0, renew.stderr);
 
     const done = await jobStatus('done', finishedAs('Complete'));
     assert.equal(done.status.succeeded, 2);
@@ -265,6 +279,11 @@ spec:
     const describe = await k(['describe', 'job', '-n', 'dev', 'slow']);
     assert.match(describe.stdout, /Warning\s+DeadlineExceeded\s+.*job-controller\s+Job was active longer than specified deadline/);
 
+    const started = Date.parse((await json(['get', 'job', '-n', 'dev', 'renewed'])).status.startTime);
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 4500 - Date.now()))); // past the first deadline
+    const renewed = await json(['get', 'job', '-n', 'dev', 'renewed']);
+    assert.equal(renewed.status.active, 1);
+    assert.equal(renewed.status.conditions, undefined, 'still running past its first deadline');
     await waitFor('short-lived job removed by the TTL controller', async () => ((await k(['get', 'job', '-n', 'dev', 'short-lived'])).code !== 0 ? true : undefined), 30_000);
     assert.equal((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=short-lived'])).items.length, 0, 'its pods went with it');
     const invalid = await k(['apply', '-f', '-'], { input: job('bad', '', 'Always', 'true') });
@@ -306,6 +325,19 @@ metadata:
     });
     assert.equal((await k(['delete', 'rs', rs.metadata.name, '-n', 'dev'])).code, 0);
     await waitFor('background deletion removes the pods', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'app=kept'])).items.length === 0 ? true : undefined));
+
+    // cluster-scoped objects owned by a namespace go with it
+    assert.equal((await k(['create', 'ns', 'owner-ns'])).code, 0);
+    const nsUid = (await json(['get', 'ns', 'owner-ns'])).metadata.uid;
+    await apply(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: owned-by-ns
+  ownerReferences: [{apiVersion: v1, kind: Namespace, name: owner-ns, uid: ${nsUid}}]
+rules: [{apiGroups: [""], resources: [namespaces], resourceNames: [owner-ns], verbs: [get, delete]}]
+`);
+    assert.equal((await k(['delete', 'ns', 'owner-ns'])).code, 0);
+    await waitFor('ClusterRole collected with its namespace', async () => ((await k(['get', 'clusterrole', 'owned-by-ns'])).code !== 0 ? true : undefined));
 
     assert.equal((await k(['create', 'job', 'legacy', '-n', 'dev', '--image=debian:12', '--', 'sleep', '600'])).code, 0);
     const pod = await waitFor('legacy pod', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=legacy'])).items[0]));
