@@ -82,6 +82,7 @@ spec:
       touch /etc/creds/x 2>&1 || true
       echo "env=$PASSWORD $NODE $ME $IP $LABEL"
       while [ ! -f /shared/from-writer ]; do sleep 0.1; done; cat /shared/from-writer
+      echo "inner=$(cat /shared/inner/pass)"
     env:
     - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
     - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
@@ -93,6 +94,7 @@ spec:
     - {name: data, mountPath: /host/data, readOnly: true}
     - {name: creds, mountPath: /etc/creds}
     - {name: shared, mountPath: /shared}
+    - {name: creds, mountPath: /shared/inner}
   - name: writer
     image: debian:12
     command: [sh, -c, 'echo written-by-the-other-container > /shared/from-writer']
@@ -116,6 +118,7 @@ spec:
     assert.match(lines[6]!, /Read-only file system/, 'Secret volumes are read-only');
     assert.equal(lines[7], `env=s3cret ${pod.spec.nodeName} vols ${pod.status.podIP} probe`);
     assert.equal(lines[8], 'written-by-the-other-container', 'emptyDir shared by the pod\'s containers');
+    assert.equal(lines[9], 'inner=s3cret', 'a volume mounted inside another one');
     assert.ok(!existsSync(join(hostDir, 'new')));
     // the host only has the empty mount point (removed by down), never the secret
     assert.deepEqual(readdirSync('/etc/creds'), [], 'nothing mounted on the host itself');

@@ -23,6 +23,9 @@ export function withMounts(mounts: Mount[], argv: string[]): string[] {
   const ordered = [...mounts].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
   const lines = ['set -e'];
   for (const m of ordered) {
+    // a target inside an earlier volume is created there (as runc does), not on the host
+    const make = statSync(m.source).isDirectory() ? 'mkdir -p --' : 'touch --';
+    lines.push(`[ -e ${quote(m.target)} ] || ${make} ${quote(m.target)}`);
     lines.push(`mount --rbind -- ${quote(m.source)} ${quote(m.target)}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro -- ${quote(m.target)}`);
   }
