@@ -212,6 +212,9 @@ automountServiceAccountToken: false
     assert.ok((await json(['get', 'pod', '-n', 'dev', 'quiet-sa-opt-in'])).spec.volumes[0].name.startsWith('kube-api-access-'), 'the pod overrides its service account');
 
     const token = (await k(['create', 'token', 'reader', '-n', 'dev'])).stdout.trim();
+    const whoami = JSON.parse((await k(['--token', token, 'auth', 'whoami', '-o', 'json'])).stdout).status.userInfo;
+    assert.equal(whoami.username, 'system:serviceaccount:dev:reader');
+    assert.deepEqual(whoami.groups, ['system:serviceaccounts', 'system:serviceaccounts:dev', 'system:authenticated']);
     const asSa = await k(['--token', token, 'auth', 'can-i', 'list', 'pods', '-n', 'dev']);
     assert.equal(asSa.stdout.trim(), 'yes');
     assert.equal((await k(['--token', token, 'auth', 'can-i', 'list', 'secrets', '-n', 'dev'])).stdout.trim(), 'no');

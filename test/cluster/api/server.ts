@@ -206,7 +206,7 @@ export class ApiServer {
       const token = auth.slice(7).trim();
       const user = this.opts.tokens[token] ?? this.tokenIssuer.authenticate(token);
       if (!user) throw errors.unauthorized();
-      return { name: user.name, groups: [...user.groups, 'system:authenticated'] };
+      return { ...user, groups: [...user.groups, 'system:authenticated'] };
     }
     const sock = req.socket as TLSSocket;
     if (sock.authorized) {
@@ -623,6 +623,10 @@ export class ApiServer {
   private async review(req: IncomingMessage, res: ServerResponse, user: UserInfo, r: ResourceType): Promise<void> {
     if (req.method !== 'POST') throw errors.methodNotAllowed();
     const body = parseObject(await readBody(req), req.headers['content-type'] ?? '');
+    if (r.kind === 'SelfSubjectReview') {
+      // `kubectl auth whoami`: who the server takes the caller for
+      return send(res, 201, { kind: r.kind, apiVersion: groupVersion(r), metadata: { creationTimestamp: null }, status: { userInfo: { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } });
+    }
     if (r.kind === 'SelfSubjectAccessReview') {
       const ra = body?.spec?.resourceAttributes;
       const na = body?.spec?.nonResourceAttributes;

@@ -1,8 +1,11 @@
 // The kubelet for every node: turns each pod bound to a node into a pod network namespace
 // (net/plumbing.ts, the CNI step) and real processes (images.ts maps images to commands),
-// restarts exited containers per restartPolicy with back-off, runs readiness probes, reports
-// pod status, and on deletion stops the processes (SIGTERM, then SIGKILL after the grace
-// period) and removes the sandbox before the pod object goes away.
+// sets up the pod's volumes first (volumes.ts; mounted per container by mountns.ts), puts a
+// container with a memory limit in its own memory cgroup (cgroups.ts), restarts exited
+// containers per restartPolicy with back-off, reports image pull failures, runs readiness
+// probes, reports pod status (OOMKilled included), and on deletion stops the processes
+// (SIGTERM, then SIGKILL after the grace period) and removes the sandbox before the pod
+// object goes away.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import http from 'node:http';
