@@ -124,6 +124,40 @@ spec:
     assert.deepEqual(readdirSync('/etc/creds'), [], 'nothing mounted on the host itself');
   });
 
+  test('a Secret updated while its pod runs: the volume follows (atomically), a subPath mount keeps the old value, env keeps the old value', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['create', 'secret', 'generic', 'rotating', '-n', 'dev', '--from-literal=value=first'])).code, 0);
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: reader, namespace: dev}
+spec:
+  containers:
+  - name: main
+    image: debian:12
+    command: [sleep, "600"]
+    env: [{name: VALUE, valueFrom: {secretKeyRef: {name: rotating, key: value}}}]
+    volumeMounts:
+    - {name: s, mountPath: /s}
+    - {name: s, mountPath: /pinned, subPath: value}
+  volumes: [{name: s, secret: {secretName: rotating}}]
+`);
+    const pod = await podPhase('dev', 'reader', ['Running']);
+    // the container's own mount namespace, entered through its process (containerID tap://PID)
+    const pid = Number(/^tap:\/\/(\d+)$/.exec(pod.status.containerStatuses[0].containerID)?.[1]);
+    const inPod = (cmd: string) => run('nsenter', ['-t', String(pid), '-m', 'sh', '-c', cmd]);
+    // Running is reported at spawn; the mounts are done once the command itself is exec'd
+    await waitFor('the container command running', async () => (readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep\0') ? true : undefined), 10_000, 50);
+    const envValue = () => /(?:^|\0)VALUE=([^\0]*)/.exec(readFileSync(`/proc/${pid}/environ`, 'latin1'))?.[1];
+    assert.equal(await inPod('cat /s/value /pinned'), 'firstfirst');
+    assert.equal(envValue(), 'first');
+    const update = await k(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rotating', namespace: 'dev' }, stringData: { value: 'second' } }) });
+    assert.equal(update.code, 0, update.stderr);
+    await waitFor('the volume shows the new value', async () => ((await inPod('cat /s/value')) === 'second' ? true : undefined), 20_000);
+    assert.equal(await inPod('cat /pinned'), 'first', 'a subPath mount is not updated');
+    assert.equal(envValue(), 'first', 'environment variables are fixed at start');
+    assert.match(await inPod('readlink /s/..data'), /^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\d+\n$/);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'reader', '--grace-period=0'])).code, 0);
+  });
+
   test('a missing Secret: FailedMount event, ContainerCreating, then the pod starts once it exists', { timeout: 60_000 }, async () => {
     await apply(`apiVersion: v1
 kind: Pod

@@ -66,11 +66,15 @@ interface PodRt {
   /** files the kubelet itself mounts into every container (a hostNetwork pod's resolv.conf) */
   etcMounts: Mount[];
   mountRetry?: NodeJS.Timeout;
+  /** projected tokens, reused until 80% of their lifetime (the kubelet's token manager) */
+  tokens: Map<string, { token: string; refreshAt: number }>;
+  lastVolumeSync: number;
 }
 
 /** Bound per container log: past this the file is rotated to `.1` and restarted. */
 const LOG_LIMIT = 4 << 20;
 const MAX_BACKOFF_MS = 10_000;
+const VOLUME_SYNC_MS = 2000;
 
 class LogFile {
   private stream: WriteStream;
@@ -139,6 +143,7 @@ export class Kubelet implements Controller {
       if (!objects.has(rt.uid) && rt.phase !== 'stopping') void this.stop(rt);
       else if (rt.phase === 'running') {
         this.probe(rt);
+        void this.syncVolumes(rt);
         this.writeStatus(rt);
       }
     }
@@ -176,7 +181,7 @@ export class Kubelet implements Controller {
       uid, namespace: pod.metadata.namespace, name: pod.metadata.name, node, hostNetwork,
       netns: hostNetwork ? node.netns : this.names.podNetns(uid),
       ip: hostNetwork ? node.ip : this.allocateIp(node),
-      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(), etcMounts: [],
+      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(), etcMounts: [], tokens: new Map(), lastVolumeSync: Date.now(),
       containers: (pod.spec.containers ?? []).map((c: any) => ({ name: c.name, spec: c, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, ready: false, lastProbe: 0 })),
     };
     this.pods.set(uid, rt);
@@ -214,10 +219,38 @@ export class Kubelet implements Controller {
     const node = this.ctx.store.get(kinds.Node, undefined, rt.node.name);
     return {
       store: this.ctx.store, podDir: rt.dir, runtime: this.runtimeOf(rt), allocatable: node?.status?.allocatable ?? {},
-      serviceAccountToken: (pod, audience, expirationSeconds) => this.ctx.api.tokenIssuer.issue(rt.namespace, pod.spec.serviceAccountName ?? 'default', {
-        audiences: audience ? [audience] : undefined, expirationSeconds, boundObjectRef: { kind: 'Pod', name: rt.name, uid: rt.uid },
-      }, node ? { name: node.metadata.name, uid: node.metadata.uid } : undefined).token,
+      serviceAccountToken: (pod, audience, expirationSeconds) => {
+        const key = `${audience ?? ''}/${expirationSeconds}`;
+        const cached = rt.tokens.get(key);
+        if (cached && Date.now() < cached.refreshAt) return cached.token;
+        const { token } = this.ctx.api.tokenIssuer.issue(rt.namespace, pod.spec.serviceAccountName ?? 'default', {
+          audiences: audience ? [audience] : undefined, expirationSeconds, boundObjectRef: { kind: 'Pod', name: rt.name, uid: rt.uid },
+        }, node ? { name: node.metadata.name, uid: node.metadata.uid } : undefined);
+        rt.tokens.set(key, { token, refreshAt: Date.now() + expirationSeconds * 800 });
+        return token;
+      },
     };
+  }
+
+  /**
+   * The volume manager's periodic sync: Secret, ConfigMap, downward API and projected volumes
+   * are rewritten when their sources changed (atomically, through `..data`), every 2 s here
+   * (a real kubelet: its sync period plus the object cache's TTL, about a minute). subPath
+   * mounts keep what they had, as on a real node.
+   */
+  private async syncVolumes(rt: PodRt): Promise<void> {
+    if (Date.now() - rt.lastVolumeSync < VOLUME_SYNC_MS || rt.mounts.size === 0) return;
+    rt.lastVolumeSync = Date.now();
+    const pod = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name);
+    if (!pod) return;
+    for (const c of rt.containers) {
+      try {
+        await materializeVolumes(pod, c.spec, this.volumeContext(rt));
+      } catch (err) {
+        if (!(err instanceof VolumeError)) throw err;
+        this.ctx.event(pod, 'Warning', 'FailedMount', err.message); // the source went away: the old content stays
+      }
+    }
   }
 
   /** The volume manager's step: every container's mounts, then the containers; FailedMount retries every 2 s. */
