@@ -6,9 +6,13 @@ import { bpfForHosts } from '../src/node/bpf.js';
 import type { NodePipeline } from '../src/node/pipeline.js';
 import type { TargetRegistry } from '../src/node/targets.js';
 
-/** The kernel ring of one handle: a sixteenth of the budget, at most 16 MiB (libpcap's usual size is 2 MiB). */
+/**
+ * The kernel ring of one handle: an eighth of the budget, at most 32 MiB. In immediate mode
+ * a slot holds one packet of up to the snaplen (src/capture/live.ts), 128 KiB with the
+ * kernel's rounding: 32 MiB are 256 packets of slack while the event loop is busy.
+ */
 export function kernelBufferBytes(memoryBudget: number): number {
-  return Math.min(16 * 1024 * 1024, Math.floor(memoryBudget / 16));
+  return Math.min(32 * 1024 * 1024, Math.floor(memoryBudget / 8));
 }
 
 const TICK_MS = 1000;
