@@ -26,6 +26,7 @@ export class LiveSource {
     memoryBudget: number,
     private readonly pipeline: NodePipeline,
     private readonly targets: TargetRegistry,
+    private readonly ownPort: number,
     log: (line: string) => void,
   ) {
     this.handles = new CaptureHandles(device, kernelBufferBytes(memoryBudget), (frame) => pipeline.handleFrame(frame), log);
@@ -42,7 +43,7 @@ export class LiveSource {
   private follow(): void {
     const services = this.targets.serviceIps();
     this.pipeline.setServices(services);
-    this.handles.setFilter(bpfForHosts([...this.targets.localPodIps(), ...services.keys()]));
+    this.handles.setFilter(bpfForHosts([...this.targets.localPodIps(), ...services.keys()], this.ownPort));
   }
 
   stop(): void {

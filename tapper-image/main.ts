@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   let file: FileSource | null = null;
   try {
     if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, log);
-    else live = new LiveSource(options.device, options.memoryBudget, pipeline, targets, log);
+    else live = new LiveSource(options.device, options.memoryBudget, pipeline, targets, options.port, log);
   } catch (err) {
     if (err instanceof UsageError) fail(err);
     fail(new Error(`cannot capture on ${options.device}: ${(err as Error).message}`));

@@ -44,7 +44,8 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     .help()
     .version(false)
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      // yargs writes some messages over several lines ("Invalid values:\n  Argument: ..."): one line here.
+      throw error ?? new UsageError(message.replace(/\s*\n\s*/g, ' '));
     })
     .parseAsync();
 

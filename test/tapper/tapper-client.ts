@@ -1,5 +1,6 @@
-// Talking to a tapper in the test's node namespace: HTTPS through the relay's Unix socket,
-// as the API server's proxy does (the certificate is not verified: TLS is encryption only).
+// Talking to a tapper: in the test's node namespace, HTTPS through the relay's Unix socket
+// (relaySocket), or on loopback directly (relaySocket null), as the API server's proxy does
+// (the certificate is not verified: TLS is encryption only).
 import https from 'node:https';
 import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
@@ -7,7 +8,7 @@ import { dial } from '../cluster/net/dial.js';
 
 export class TapperClient {
   constructor(
-    private readonly relaySocket: string,
+    private readonly relaySocket: string | null,
     private readonly host: string,
     private readonly port: number,
     readonly token: string,
@@ -49,7 +50,10 @@ export class TapperClient {
         method,
         path,
         headers,
-        createConnection: () => tls.connect({ socket: dial(this.relaySocket, this.host, this.port), rejectUnauthorized: false }),
+        createConnection: () =>
+          this.relaySocket === null
+            ? tls.connect({ host: this.host, port: this.port, rejectUnauthorized: false })
+            : tls.connect({ socket: dial(this.relaySocket, this.host, this.port), rejectUnauthorized: false }),
       } as https.RequestOptions,
       onResponse,
     );
