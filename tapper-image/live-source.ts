@@ -6,15 +6,6 @@ import { bpfForHosts } from '../src/node/bpf.js';
 import type { NodePipeline } from '../src/node/pipeline.js';
 import type { TargetRegistry } from '../src/node/targets.js';
 
-/**
- * The kernel ring of one handle: an eighth of the budget, at most 32 MiB. In immediate mode
- * a slot holds one packet of up to the snaplen (src/capture/live.ts), 128 KiB with the
- * kernel's rounding: 32 MiB are 256 packets of slack while the event loop is busy.
- */
-export function kernelBufferBytes(memoryBudget: number): number {
-  return Math.min(32 * 1024 * 1024, Math.floor(memoryBudget / 8));
-}
-
 const TICK_MS = 1000;
 
 export class LiveSource {
@@ -23,13 +14,13 @@ export class LiveSource {
 
   constructor(
     device: string,
-    memoryBudget: number,
+    kernelRingBytes: number,
     private readonly pipeline: NodePipeline,
     private readonly targets: TargetRegistry,
     private readonly ownPort: number,
     log: (line: string) => void,
   ) {
-    this.handles = new CaptureHandles(device, kernelBufferBytes(memoryBudget), (frame) => pipeline.handleFrame(frame), log);
+    this.handles = new CaptureHandles(device, kernelRingBytes, (frame) => pipeline.handleFrame(frame), log);
     // Fails here, at start, when this node cannot capture at all.
     this.handles.probe();
     // Synchronous: when PUT /targets answers, the new handle already captures.

@@ -22,7 +22,8 @@ export interface DedupLimits {
   maxRemembered: number;
 }
 
-export const DEFAULT_DEDUP_LIMITS: DedupLimits = { windowMicros: 100_000, maxRemembered: 262_144 };
+/** 65,536 packets (about 7 MB of keys) are 100 ms at 650,000 packets/s. */
+export const DEFAULT_DEDUP_LIMITS: DedupLimits = { windowMicros: 100_000, maxRemembered: 65_536 };
 
 export class PacketDedup {
   private readonly seen = new Map<string, number>();

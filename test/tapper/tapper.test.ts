@@ -166,7 +166,12 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
     assert.ok(stats.capture.received > 0 && stats.capture.packets > 0 && stats.capture.bytes > 0);
     assert.equal(typeof stats.capture.droppedKernel, 'number');
     assert.equal(typeof stats.capture.droppedInterface, 'number');
-    assert.ok(stats.memory.kernelBuffers > 0 && stats.memory.rss > 0 && stats.memory.budget.limit > 0);
+    // One budget for the daemon: the engine's share, the kernel rings and the queues add up to it.
+    const budget = stats.memory.budget;
+    assert.equal(budget.limit, 256 * 1024 * 1024);
+    assert.equal(budget.engine.limit + budget.kernelBuffers.limit + budget.consumerQueues.limit, budget.limit);
+    assert.ok(stats.memory.kernelBuffers > 0 && stats.memory.kernelBuffers <= budget.kernelBuffers.limit);
+    assert.ok(budget.used >= stats.memory.kernelBuffers + budget.engine.used);
   });
 
   test('same-node DNAT: a call to the ClusterIP is one entry, dst the pod, dialled the Service', async () => {
