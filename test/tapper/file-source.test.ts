@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cliPath, ensureBuilt, repoRoot } from '../helpers/cli.js';
 import { assertValidEntries } from '../helpers/schema.js';
-import { TapperClient } from './tapper-client.js';
+import { TapperClient, waitFor } from './tapper-client.js';
 import { waitForLine } from './topology.js';
 
 const TAPPER = join(repoRoot, 'dist', 'tapper.js');
@@ -145,10 +145,3 @@ describe('tapper --file', { concurrency: false }, () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

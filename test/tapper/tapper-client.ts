@@ -120,3 +120,12 @@ export class EntryStream {
     for (const w of [...this.waiters]) w();
   }
 }
+
+/** Polls `check` until it holds; throws after timeoutMs. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoRoot } from '../helpers/cli.js';
 import { assertValidEntries } from '../helpers/schema.js';
-import { TapperClient, type EntryStream } from './tapper-client.js';
+import { TapperClient, waitFor, type EntryStream } from './tapper-client.js';
 import { addClusterIp, buildTopology, waitForLine, type Topology } from './topology.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -54,7 +54,12 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
     await settle();
     const entries = main.entries.slice(before);
     assertValidEntries(entries);
-    assertOncePerKey(entries, (e) => e.request.path, paths);
+    try {
+      assertOncePerKey(entries, (e) => e.request.path, paths);
+    } catch (err) {
+      const stats = await api.stats();
+      throw new Error(`${(err as Error).message}: ${JSON.stringify((err as any).actual)}\n${JSON.stringify({ capture: stats.capture, engine: stats.engine, connections: stats.connections, got: entries.slice(-3).map((e) => [e.timestamp, e.summary]), now: new Date().toISOString() })}`);
+    }
     assert.equal(entries.length, paths.length);
     return entries;
   };
@@ -195,7 +200,7 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
     const before = main.entries.length;
     const paths = range(60).map((i) => `/long-lived/${i}`);
     // The client keeps one keep-alive socket (maxSockets 1) while targets change three times.
-    const calls = client.ask({ op: 'http', target: `${pod('b').ip}:8080`, paths });
+    const calls = client.ask({ op: 'http', target: `${pod('b').ip}:8080`, paths, delayMs: 10 });
     const changes = (async () => {
       for (const extra of [['d'], [], ['d']]) {
         await new Promise((r) => setTimeout(r, 150));
@@ -283,13 +288,22 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
     stalled.close();
   });
 
-  test('SIGTERM: pending calls flushed, streams ended, exit 0', async () => {
+  test('SIGTERM: a pending call flushed, streams ended, exit 0', async () => {
     const before = main.entries.length;
+    // A request the server answers only after the tapper has gone: pending at SIGTERM.
+    const packets = (await api.stats()).capture.packets;
+    void client.ask({ op: 'http', target: `${pod('b').ip}:8080`, paths: ['/pending?delay=3000'] }).catch(() => {});
+    // The request and its ACK, on both veths (the stats request itself is not captured: lo).
+    await waitFor(async () => (await api.stats()).capture.packets >= packets + 4);
     tapper.kill('SIGTERM');
     assert.equal(await tapperExit, 0);
     await main.until((s) => s.ended);
     assert.ok(main.ended, 'the stream ended');
-    assertValidEntries(main.entries.slice(before));
+    const flushed = main.entries.slice(before);
+    assertValidEntries(flushed);
+    const pending = flushed.filter((e) => e.request.path === '/pending');
+    assert.equal(pending.length, 1, 'the pending call came out on the way down');
+    assert.equal(pending[0].response, null);
   });
 });
 
@@ -317,6 +331,7 @@ class WorkloadClient {
     this.child.stdin!.end();
   }
 }
+
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);

@@ -1,5 +1,5 @@
 // The traffic of the tapper tests, run inside the test's pod namespaces (ip netns exec):
-//   workload.ts serve        HTTP on :8080 and gRPC (echo.proto) on :50051; prints "ready"
+//   workload.ts serve        HTTP on :8080 (?size=N bytes of body, ?delay=MS) and gRPC (echo.proto) on :50051; prints "ready"
 //   workload.ts client       reads one JSON command a line on stdin, answers one JSON line
 //                            on stdout with the client's own counts:
 //     {"op":"http","target":"IP:PORT","paths":["/a",...],"bodySize":N,"delayMs":N}  keep-alive, one socket
@@ -27,9 +27,11 @@ else {
 
 function serve(): void {
   const web = http.createServer((req, res) => {
-    const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? 0);
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const size = Number(query.get('size') ?? 0);
     const body = size > 0 ? 'x'.repeat(size) : `you asked for ${req.url}`;
-    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body);
+    // ?delay=MS answers late: a call still pending when the tapper stops.
+    setTimeout(() => res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body), Number(query.get('delay') ?? 0));
   });
   web.keepAliveTimeout = 120_000;
   const rpc = new grpc.Server();
