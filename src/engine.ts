@@ -4,7 +4,9 @@
 
 import type { Frame } from './capture/frame.js';
 import { PacketDecoder } from './decode/decoder.js';
+import type { Packet } from './decode/packet.js';
 import { makeEntry, type Call, type Entry } from './entry.js';
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from './memory/budget.js';
 import { openConnection } from './protocols/dispatch.js';
 import type { EngineOptions } from './protocols/types.js';
 import { UdpFlows } from './protocols/udp-flows.js';
@@ -21,16 +23,25 @@ export function engineOptions(partial: Partial<EngineOptions> = {}): EngineOptio
     redact: true,
     redactHeaders: new Set(DEFAULT_REDACTED_HEADERS),
     protoPaths: [],
+    memoryBudget: DEFAULT_MEMORY_BUDGET,
     ...partial,
   };
 }
 
 export class Engine {
   readonly stats = new Stats();
+  /** Everything this engine holds that grows with its input is charged here. */
+  readonly memory: MemoryBudget;
   private readonly decoder: PacketDecoder;
   private readonly tcp: TcpAssembler;
   private readonly udp: UdpFlows;
   private lastTs = 0;
+  /**
+   * Sees every decoded packet before reassembly and may keep it out (false). The tapper uses
+   * it for one copy per packet on a node (several interfaces, overlapping capture handles)
+   * and to take the pre-DNAT copy of a call out while remembering what the client dialled.
+   */
+  packetGate: ((packet: Packet) => boolean) | null = null;
 
   constructor(
     readonly options: EngineOptions,
@@ -39,18 +50,34 @@ export class Engine {
   ) {
     const emit = (call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }) =>
       this.emit(call, client, server);
-    this.decoder = new PacketDecoder(this.stats);
-    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit), this.stats, tcpLimits);
-    this.udp = new UdpFlows(options, this.stats, emit);
+    this.memory = new MemoryBudget(options.memoryBudget, this.stats);
+    this.decoder = new PacketDecoder(this.stats, {}, this.memory);
+    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit, this.memory), this.stats, tcpLimits, this.memory);
+    this.udp = new UdpFlows(options, this.stats, emit, {}, this.memory);
   }
 
   handleFrame(frame: Frame): void {
     this.stats.add('engine.frames');
     const packet = this.decoder.decode(frame);
     if (!packet) return;
+    if (this.packetGate !== null && !this.packetGate(packet)) return;
     if (packet.tsMicros > this.lastTs) this.lastTs = packet.tsMicros;
     if (packet.transport === 'tcp') this.tcp.push(packet);
     else this.udp.push(packet);
+  }
+
+  /**
+   * A live source's clock: connections and flows idle since before `nowMicros` minus their
+   * timeout are ended (pending calls emitted) even when no packet arrives to say the time.
+   */
+  tick(nowMicros: number): void {
+    this.tcp.expireIdle(nowMicros);
+    this.udp.expireIdle(nowMicros);
+  }
+
+  /** Connections and UDP flows held right now. */
+  get liveConnections(): { tcp: number; udp: number } {
+    return { tcp: this.tcp.connectionCount, udp: this.udp.flowCount };
   }
 
   /** End of input: every open connection and flow is flushed (pending requests emitted). */
