@@ -2,9 +2,17 @@
 # fresh Debian machine: Debian packages (when running as root) and node modules.
 SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
-                wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq
+                wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq \
+                podman buildah runc debootstrap
 
-.PHONY: all deps apt build test fuzz bench demo typecheck clean
+# The tapper image (tapper-image/Dockerfile, docs/image.md), tagged with the package version.
+VERSION       := $(shell node -p "require('./package.json').version")
+IMAGE         ?= kubectl-tap/tapper:$(VERSION)
+IMAGE_BASE    ?= kubectl-tap/build-base:bookworm
+IMAGE_ARCHIVE ?= dist/kubectl-tap-tapper-$(VERSION).oci.tar
+PODMAN_ENV    := CONTAINERS_CONF=$(CURDIR)/tapper-image/containers.conf
+
+.PHONY: all deps apt build test fuzz bench demo typecheck clean image image-archive clean-image
 
 all: build
 
@@ -42,6 +50,25 @@ bench: build
 
 demo: build
 	bash scripts/demo.sh
+
+# Root only (podman builds as root here). From nothing: a debootstrap base, then the two stages.
+image: build
+	@[ "$$(id -u)" = 0 ] || { echo "make image: needs root (podman, debootstrap)" >&2; exit 1; }
+	node tapper-image/fetch-inputs.mjs
+	$(PODMAN_ENV) tapper-image/base-image.sh $(IMAGE_BASE)
+	$(PODMAN_ENV) podman build $(IMAGE_BUILD_FLAGS) --pull=never --network host --ignorefile tapper-image/.containerignore \
+	  --build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$(VERSION) -t $(IMAGE) -f tapper-image/Dockerfile .
+	@$(PODMAN_ENV) podman image inspect --format '$(IMAGE): {{.Size}} bytes' $(IMAGE)
+
+# For clusters that reach no registry: load it with `ctr -n k8s.io images import`, `kind load
+# image-archive` or `podman load` (docs/image.md).
+image-archive: image
+	$(PODMAN_ENV) podman save --format oci-archive -o $(IMAGE_ARCHIVE) $(IMAGE)
+	@ls -l $(IMAGE_ARCHIVE)
+
+clean-image:
+	-$(PODMAN_ENV) podman rmi -f $(IMAGE) $(IMAGE_BASE)
+	-$(PODMAN_ENV) podman image prune -f
 
 clean:
 	rm -rf dist bench/out

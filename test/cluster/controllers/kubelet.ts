@@ -14,6 +14,7 @@ import { resolveImage, expandDir } from '../images.js';
 import { createPodNetwork, deleteNetns, writeNetnsEtc } from '../net/plumbing.js';
 import { dial, probeTcp } from '../net/dial.js';
 import type { ClusterNames } from '../paths.js';
+import { ContainerRuntime, startPodContainer, type RunningContainer } from './container-runtime.js';
 
 export interface NodeInfo {
   name: string;
@@ -33,6 +34,8 @@ interface ContainerRt {
   lastProbe: number;
   restartTimer?: NodeJS.Timeout;
   log?: LogFile;
+  /** set when the container path runs it (container-runtime.ts) */
+  container?: RunningContainer;
 }
 
 interface PodRt {
@@ -81,6 +84,10 @@ class LogFile {
   }
 }
 
+function containerId(c: ContainerRt, proc: ChildProcess): string {
+  return c.container ? `podman://${c.container.id}` : `tap://${proc.pid}`;
+}
+
 export function logPath(names: ClusterNames, ns: string, pod: string, container: string): string {
   return join(names.logsDir, `${ns}_${pod}_${container}.log`);
 }
@@ -89,6 +96,7 @@ export class Kubelet implements Controller {
   readonly name = 'kubelet';
   private readonly pods = new Map<string, PodRt>();
   private readonly usedIps = new Map<number, Set<number>>();
+  private readonly runtime = ContainerRuntime.detect();
 
   constructor(private readonly ctx: Ctx, private readonly names: ClusterNames, private readonly nodes: NodeInfo[], private readonly poke: () => void) {}
 
@@ -265,7 +273,11 @@ export class Kubelet implements Controller {
     }
     mkdirSync(this.names.logsDir, { recursive: true });
     c.log ??= new LogFile(logPath(this.names, rt.namespace, rt.name, c.name));
-    const proc = spawn('ip', ['netns', 'exec', rt.netns, ...argv], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const target = { ctx: this.ctx, cluster: this.names.netnsPrefix, node: rt.node.name, pod, podDir: rt.dir, netns: rt.netns, hostNetwork: rt.hostNetwork, container: c };
+    const container = startPodContainer(this.runtime, target, env);
+    if (container === 'failed') return;
+    c.container = container === 'process' ? undefined : container;
+    const proc = c.container?.proc ?? spawn('ip', ['netns', 'exec', rt.netns, ...argv], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     c.proc = proc;
     const startedAt = now();
     c.state = { running: { startedAt } };
@@ -283,7 +295,7 @@ export class Kubelet implements Controller {
       c.proc = undefined;
       c.ready = false;
       const exitCode = code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 1) : 1);
-      c.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: `tap://${proc.pid}` } };
+      c.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: containerId(c, proc) } };
       if (rt.phase !== 'running') return;
       const policy = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name)?.spec?.restartPolicy ?? 'Always';
       if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
@@ -339,7 +351,7 @@ export class Kubelet implements Controller {
 
   private writeStatus(rt: PodRt): void {
     const statuses = rt.containers.map((c) => ({
-      name: c.name, image: c.spec.image, imageID: `tap-local://${c.spec.image}`, ...(c.proc ? { containerID: `tap://${c.proc.pid}` } : {}),
+      name: c.name, image: c.spec.image, imageID: `tap-local://${c.spec.image}`, ...(c.proc ? { containerID: containerId(c, c.proc) } : {}),
       ready: c.ready, started: !!c.state.running, restartCount: c.restartCount, state: c.state, ...(c.lastState ? { lastState: c.lastState } : {}),
     }));
     const allReady = rt.containers.every((c) => c.ready);
@@ -381,6 +393,7 @@ export class Kubelet implements Controller {
     }
     return new Promise((resolve) => {
       const kill = (sig: NodeJS.Signals) => {
+        if (c.container) return c.container.kill(sig);
         try {
           process.kill(-proc.pid!, sig);
         } catch {
