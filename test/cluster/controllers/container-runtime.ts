@@ -10,7 +10,7 @@
 //   readOnlyRootFilesystem         -> --read-only, without podman's extra tmpfs mounts
 //   allowPrivilegeEscalation false -> no-new-privileges; seccompProfile as given (default Unconfined)
 //   env (spec, Secrets, fieldRefs) -> -e NAME, values through podman's environment (never argv)
-//   volumes                        -> -v SOURCE:TARGET[:ro] (container-volumes.ts)
+//   volumes                        -> -v SOURCE:TARGET[:ro] (the kubelet's volumes.ts made them)
 // stdout and stderr of the attached `podman run` are the pod's log and its exit status is the
 // container's; the kubelet restarts it per the pod's policy like any process. Containers carry
 // the cluster's prefix as a label, so teardown removes them after a crash too.
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { KubeObject } from '../api/store.js';
 import { repoRoot } from '../paths.js';
 import type { Ctx } from './context.js';
-import { materializeVolumes, type Mount } from './container-volumes.js';
+import type { Mount } from './volumes.js';
 
 /** Images built by this repository (`make image`) and run as containers when podman can. */
 const CONTAINER_IMAGES: Record<string, { bundle: string; inImage: string }> = {
@@ -227,10 +227,10 @@ export interface KubeletTarget {
   cluster: string;
   node: string;
   pod: KubeObject;
-  podDir: string;
   netns: string;
   hostNetwork: boolean;
   container: { spec: any; state: Record<string, any>; restartCount: number };
+  mounts: Mount[];
 }
 
 /**
@@ -254,11 +254,9 @@ export function startPodContainer(runtime: ContainerRuntime, t: KubeletTarget, e
     t.ctx.event(t.pod, 'Warning', 'Failed', `Error: ${message}`);
     return 'failed' as const;
   };
-  const mounts = materializeVolumes(t.pod, spec, t.podDir, t.ctx);
-  if (typeof mounts === 'string') return fail('CreateContainerConfigError', mounts);
   const started = runtime.start({
     cluster: t.cluster, name: `${t.cluster}${t.pod.metadata.namespace}_${t.pod.metadata.name}_${spec.name}`,
-    pod: t.pod, container: spec, netns: t.netns, hostname: t.hostNetwork ? t.node : t.pod.metadata.name, env, mounts,
+    pod: t.pod, container: spec, netns: t.netns, hostname: t.hostNetwork ? t.node : t.pod.metadata.name, env, mounts: t.mounts,
   });
   return typeof started === 'string' ? fail('CreateContainerConfigError', started) : started;
 }
