@@ -57,6 +57,8 @@ export interface RunningContainer {
   id: string;
   /** signals the container's process (the kubelet's SIGTERM, then SIGKILL after the grace period) */
   kill(signal: NodeJS.Signals): void;
+  /** resolves once the container is gone from podman's storage */
+  remove(): Promise<void>;
 }
 
 function podman(args: string[]): { ok: boolean; out: string; err: string } {
@@ -137,13 +139,21 @@ export class ContainerRuntime {
     const planned = runArgs(l, this.inspect(l.container.image).user);
     if (typeof planned === 'string') return planned;
     const proc = spawn('podman', planned.argv, { env: podmanEnv(planned.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let exited = false;
+    proc.once('exit', () => (exited = true));
+    const podmanAsync = (args: string[]) => new Promise<void>((resolve) => {
+      const p = spawn('podman', args, { env: podmanEnv(), stdio: 'ignore' });
+      p.on('error', () => resolve());
+      p.on('exit', () => resolve());
+    });
     return {
       proc,
       id: l.name,
-      kill(signal) {
-        const k = spawn('podman', ['kill', '--signal', signal, l.name], { env: podmanEnv(), stdio: 'ignore' });
-        k.on('error', () => undefined);
+      kill: (signal) => {
+        if (!exited) void podmanAsync(['kill', '--signal', signal, l.name]);
       },
+      // `--rm` removes it too, but after `podman run` has returned: the pod must outlive it
+      remove: () => podmanAsync(['rm', '--force', '--ignore', '--time', '0', l.name]),
     };
   }
 }

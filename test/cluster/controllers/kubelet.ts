@@ -433,7 +433,7 @@ export class Kubelet implements Controller {
         clearTimeout(timer);
         kill('SIGKILL'); // children left in the group
         c.log?.close();
-        resolve();
+        void (c.container?.remove() ?? Promise.resolve()).then(() => resolve());
       });
       kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
     });
