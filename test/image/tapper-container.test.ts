@@ -4,7 +4,8 @@
 // DNS calls. The container's daemon gives the same entries as the same daemon run as a plain
 // process in the node's namespace, over the same window of the same traffic. A tapper
 // without NET_RAW fails with one clear line in its log and the pod shows it; the read-only
-// root holds; the containers go with their pods and with the cluster, also after a crash.
+// root holds; a memory limit is enforced; the containers go with their pods and with the
+// cluster, also after a crash.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -254,6 +255,24 @@ describe('the tapper image under the simulated kubelet', { skip, concurrency: fa
     assert.match(described, /State:\s+Waiting\s+Reason:\s+CrashLoopBackOff/);
     assert.match(described, /Last State:\s+Terminated\s+Reason:\s+Error\s+Exit Code:\s+1/);
     assert.match(described, /Back-off restarting failed container tapper/);
+  });
+
+  test('a container over its memory limit is OOMKilled, as the pod says', { timeout: 40_000 }, async () => {
+    await apply([{
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'greedy', namespace: 'tap' },
+      spec: {
+        nodeName: NODE, restartPolicy: 'Never',
+        containers: [{
+          name: 'greedy', image: IMAGE, resources: { limits: { memory: '64Mi' } },
+          command: ['/usr/local/bin/node', '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))'],
+          securityContext: { capabilities: { drop: ['ALL'] } },
+        }],
+      },
+    }]);
+    const state = await waitFor('the container to end', async () => (await json(['get', 'pod', '-n', 'tap', 'greedy'])).status.containerStatuses?.[0]?.state?.terminated, 30_000, 200);
+    assert.equal(state.reason, 'OOMKilled');
+    assert.equal(state.exitCode, 137);
+    assert.equal((await k(['delete', 'pod', '-n', 'tap', 'greedy', '--wait=true'])).code, 0);
   });
 
   test('deleting a pod removes its container; down removes the rest, even after the cluster crashed', { timeout: 60_000 }, async () => {

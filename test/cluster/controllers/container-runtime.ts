@@ -11,6 +11,7 @@
 //   allowPrivilegeEscalation false -> no-new-privileges; seccompProfile as given (default Unconfined)
 //   env (spec, Secrets, fieldRefs) -> -e NAME, values through podman's environment (never argv)
 //   volumes                        -> -v SOURCE:TARGET[:ro] (the kubelet's volumes.ts made them)
+//   resources.limits               -> --memory, --cpus (an OOM kill is reported as OOMKilled)
 // stdout and stderr of the attached `podman run` are the pod's log and its exit status is the
 // container's; the kubelet restarts it per the pod's policy like any process. Containers carry
 // the cluster's prefix as a label, so teardown removes them after a crash too.
@@ -21,6 +22,7 @@ import type { KubeObject } from '../api/store.js';
 import { repoRoot } from '../paths.js';
 import type { Ctx } from './context.js';
 import type { Mount } from './volumes.js';
+import { parseQuantity } from './quantity.js';
 
 /** Images built by this repository (`make image`) and run as containers when podman can. */
 const CONTAINER_IMAGES: Record<string, { bundle: string; inImage: string }> = {
@@ -57,6 +59,8 @@ export interface RunningContainer {
   id: string;
   /** signals the container's process (the kubelet's SIGTERM, then SIGKILL after the grace period) */
   kill(signal: NodeJS.Signals): void;
+  /** after its exit: whether the kernel's OOM killer ended it (its memory limit) */
+  oomKilled(): boolean;
   /** resolves once the container is gone from podman's storage */
   remove(): Promise<void>;
 }
@@ -139,21 +143,37 @@ export class ContainerRuntime {
     const planned = runArgs(l, this.inspect(l.container.image).user);
     if (typeof planned === 'string') return planned;
     const proc = spawn('podman', planned.argv, { env: podmanEnv(planned.env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let exited = false;
-    proc.once('exit', () => (exited = true));
     const podmanAsync = (args: string[]) => new Promise<void>((resolve) => {
       const p = spawn('podman', args, { env: podmanEnv(), stdio: 'ignore' });
       p.on('error', () => resolve());
       p.on('exit', () => resolve());
     });
+    // Once it has exited: read whether the OOM killer ended it, then remove it (what --rm
+    // would do, but --rm would lose that verdict and return before the container is gone).
+    // podman 4.3 misses the OOM event on hybrid cgroups (State.OOMKilled stays false), so a
+    // SIGKILL (137) that the kubelet did not send, under a memory limit, counts as one too.
+    const limited = l.container.resources?.limits?.memory !== undefined;
+    let exited = false;
+    let killedByUs = false;
+    let oomKilled = false;
+    let removed: Promise<void> | undefined;
+    const remove = () => (removed ??= podmanAsync(['rm', '--force', '--ignore', '--time', '0', l.name]));
+    proc.once('exit', (code) => {
+      exited = true;
+      const reported = podman(['inspect', '--format', '{{.State.OOMKilled}}', l.name]).out === 'true';
+      oomKilled = reported || (limited && code === 137 && !killedByUs);
+      void remove();
+    });
     return {
       proc,
       id: l.name,
       kill: (signal) => {
-        if (!exited) void podmanAsync(['kill', '--signal', signal, l.name]);
+        if (exited) return;
+        killedByUs ||= signal === 'SIGKILL';
+        void podmanAsync(['kill', '--signal', signal, l.name]);
       },
-      // `--rm` removes it too, but after `podman run` has returned: the pod must outlive it
-      remove: () => podmanAsync(['rm', '--force', '--ignore', '--time', '0', l.name]),
+      oomKilled: () => oomKilled,
+      remove,
     };
   }
 }
@@ -169,7 +189,8 @@ export function runArgs(l: ContainerLaunch, imageUser = '0'): { argv: string[]; 
   if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) && effectiveUid === '0') {
     return uid === undefined ? 'container has runAsNonRoot and image will run as root' : 'container\'s runAsUser breaks non-root policy';
   }
-  const argv = ['run', '--rm', '--replace', '--pull', 'never', '--name', l.name, '--log-driver', 'none'];
+  // no --rm: an OOM kill is read from the exited container (oomKilled) before remove() runs
+  const argv = ['run', '--replace', '--pull', 'never', '--name', l.name, '--log-driver', 'none'];
   argv.push('--label', `${CLUSTER_LABEL}=${l.cluster}`);
   argv.push('--label', `io.kubernetes.pod.namespace=${pod.metadata.namespace}`, '--label', `io.kubernetes.pod.name=${pod.metadata.name}`);
   argv.push('--label', `io.kubernetes.pod.uid=${pod.metadata.uid}`, '--label', `io.kubernetes.container.name=${container.name}`);
@@ -191,6 +212,9 @@ export function runArgs(l: ContainerLaunch, imageUser = '0'): { argv: string[]; 
   const seccomp = sc.seccompProfile ?? podSc.seccompProfile;
   if (!sc.privileged && seccomp?.type !== 'RuntimeDefault') argv.push('--security-opt', 'seccomp=unconfined');
 
+  const limits = container.resources?.limits ?? {};
+  if (limits.memory !== undefined) argv.push('--memory', String(Math.floor(parseQuantity(limits.memory))));
+  if (limits.cpu !== undefined) argv.push('--cpus', String(parseQuantity(limits.cpu)));
   for (const m of l.mounts) argv.push('--volume', `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`);
 
   const env: Record<string, string> = {};

@@ -322,7 +322,8 @@ export class Kubelet implements Controller {
       c.proc = undefined;
       c.ready = false;
       const exitCode = code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 1) : 1);
-      c.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: containerId(c, proc) } };
+      const reason = exitCode === 0 ? 'Completed' : c.container?.oomKilled() ? 'OOMKilled' : 'Error';
+      c.state = { terminated: { exitCode, reason, startedAt, finishedAt: now(), containerID: containerId(c, proc) } };
       if (rt.phase !== 'running') return;
       const policy = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name)?.spec?.restartPolicy ?? 'Always';
       if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
