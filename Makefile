@@ -8,8 +8,12 @@ APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbit
 # The tapper image (tapper-image/Dockerfile, docs/image.md), tagged with the package version.
 VERSION       := $(shell node -p "require('./package.json').version")
 IMAGE         ?= kubectl-tap/tapper:$(VERSION)
+# The same image under a tag of this checkout's own: the simulated kubelet runs that one, so
+# two checkouts on one machine (one podman storage) never run each other's daemon.
+IMAGE_CHECKOUT = kubectl-tap/tapper:$(VERSION)-checkout-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-8)
 IMAGE_BASE    ?= kubectl-tap/build-base:bookworm
 IMAGE_ARCHIVE ?= dist/kubectl-tap-tapper-$(VERSION).oci.tar
+IMAGE_ARCHIVE_FORMAT ?= oci-archive
 PODMAN_ENV    := CONTAINERS_CONF=$(CURDIR)/tapper-image/containers.conf
 
 .PHONY: all deps apt build test fuzz bench demo typecheck clean image image-archive clean-image
@@ -60,17 +64,17 @@ image: build
 	node tapper-image/fetch-inputs.mjs
 	$(PODMAN_ENV) tapper-image/base-image.sh $(IMAGE_BASE)
 	$(PODMAN_ENV) podman build $(IMAGE_BUILD_FLAGS) --pull=never --network host --ignorefile tapper-image/.containerignore \
-	  --build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$(VERSION) -t $(IMAGE) -f tapper-image/Dockerfile .
+	  --build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$(VERSION) -t $(IMAGE) -t $(IMAGE_CHECKOUT) -f tapper-image/Dockerfile .
 	@$(PODMAN_ENV) podman image inspect --format '$(IMAGE): {{.Size}} bytes' $(IMAGE)
 
 # For clusters that reach no registry: load it with `ctr -n k8s.io images import`, `kind load
-# image-archive` or `podman load` (docs/image.md).
+# image-archive` or `podman load` (docs/image.md); IMAGE_ARCHIVE_FORMAT=docker-archive for `docker load`.
 image-archive: image
-	$(PODMAN_ENV) podman save --format oci-archive -o $(IMAGE_ARCHIVE) $(IMAGE)
+	$(PODMAN_ENV) podman save --format $(IMAGE_ARCHIVE_FORMAT) -o $(IMAGE_ARCHIVE) $(IMAGE)
 	@ls -l $(IMAGE_ARCHIVE)
 
 clean-image:
-	-$(PODMAN_ENV) podman rmi -f $(IMAGE) $(IMAGE_BASE)
+	-$(PODMAN_ENV) podman rmi -f $(IMAGE) $(IMAGE_CHECKOUT) $(IMAGE_BASE)
 	-$(PODMAN_ENV) podman image prune -f
 
 clean:

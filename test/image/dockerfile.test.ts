@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { repoRoot } from '../cluster/paths.js';
-import { IMAGE, VERSION, imageTestsSkip, listImage, podman, readFromImage } from './podman.js';
+import { CHECKOUT_IMAGE, VERSION, imageTestsSkip, listImage, podman, readFromImage } from './podman.js';
 
 const skip = imageTestsSkip();
 if (skip) process.stderr.write(`SKIPPING test/image/dockerfile.test.ts: ${skip}\n`);
@@ -36,6 +36,7 @@ test('make image builds tapper-image/Dockerfile, tagged with the package version
   assert.ok(build, `no podman build in make -n image:\n${r.stdout}`);
   assert.match(build, / -f tapper-image\/Dockerfile \.\s*$/);
   assert.match(build, new RegExp(` -t kubectl-tap/tapper:${VERSION.replace(/\./g, '\\.')} `));
+  assert.match(build, new RegExp(` -t ${CHECKOUT_IMAGE} `), 'and the tag of this checkout, which the tests and the simulated kubelet run');
   assert.match(build, / --ignorefile tapper-image\/\.containerignore /);
   assert.match(build, / --pull=never /, 'the build never reaches a registry');
 });
@@ -51,7 +52,7 @@ test('the Dockerfile has a build stage and a runtime stage from scratch', () => 
 
 describe('the image make image built', { skip }, () => {
   test('its history is the Dockerfile\'s runtime stage, instruction by instruction', () => {
-    const r = podman(['image', 'history', '--no-trunc', '--format', '{{.CreatedBy}}', IMAGE]);
+    const r = podman(['image', 'history', '--no-trunc', '--format', '{{.CreatedBy}}', CHECKOUT_IMAGE]);
     assert.equal(r.code, 0, `${r.stderr} (run \`make image\`)`);
     // newest first; buildah records each instruction as `/bin/sh -c #(nop) OP ARGS`
     const history = r.stdout.trim().split('\n').reverse().map((l) => l.replace(/^\/bin\/sh -c #\(nop\) /, ''));
@@ -71,7 +72,7 @@ describe('the image make image built', { skip }, () => {
   });
 
   test('its config: the ENTRYPOINT, USER and WORKDIR of the Dockerfile, the package version as label', () => {
-    const r = podman(['image', 'inspect', '--format', '{{json .Config}}', IMAGE]);
+    const r = podman(['image', 'inspect', '--format', '{{json .Config}}', CHECKOUT_IMAGE]);
     assert.equal(r.code, 0, r.stderr);
     const config = JSON.parse(r.stdout);
     const runtime = stages()[1]!.instructions;
@@ -83,13 +84,13 @@ describe('the image make image built', { skip }, () => {
   });
 
   test('it holds the daemon dist/ holds now', () => {
-    const inImage = readFromImage(IMAGE, 'app/tapper.js');
+    const inImage = readFromImage(CHECKOUT_IMAGE, 'app/tapper.js');
     assert.ok(inImage, 'no /app/tapper.js in the image');
     assert.ok(inImage.equals(readFileSync(join(repoRoot, 'dist', 'tapper.js'))), 'the image is older than dist/tapper.js: run `make image`');
   });
 
   test('the runtime keeps Node, the pcap addon, openssl and their libraries: no shell, no package manager', () => {
-    const files = listImage(IMAGE);
+    const files = listImage(CHECKOUT_IMAGE);
     for (const f of ['usr/local/bin/node', 'app/tapper.js', 'app/node_modules/pcap/build/Release/pcap_binding.node', 'usr/bin/openssl']) {
       assert.ok(files.includes(f), `${f} missing`);
     }
@@ -100,10 +101,10 @@ describe('the image make image built', { skip }, () => {
   });
 
   test('it stays within the 150 MB goal', () => {
-    const r = podman(['image', 'inspect', '--format', '{{.Size}}', IMAGE]);
+    const r = podman(['image', 'inspect', '--format', '{{.Size}}', CHECKOUT_IMAGE]);
     assert.equal(r.code, 0, r.stderr);
     const mb = Number(r.stdout.trim()) / 1e6;
-    process.stderr.write(`image ${IMAGE}: ${mb.toFixed(1)} MB\n`);
+    process.stderr.write(`image ${CHECKOUT_IMAGE}: ${mb.toFixed(1)} MB\n`);
     assert.ok(mb <= 150, `${mb.toFixed(1)} MB`);
   });
 });

@@ -1,15 +1,18 @@
 // What the image tests share: podman with the project's containers.conf, the image `make
-// image` tags (kubectl-tap/tapper:<package version>), and why the tests cannot run here.
+// image` tags (kubectl-tap/tapper:<package version>, and this checkout's own tag of it), and
+// why the tests cannot run here.
 // As root with podman installed nothing skips: a missing image is a failure that says
 // `make image`, because `make test` builds it first.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTAINERS_CONF, containerPathUnavailable } from '../cluster/controllers/container-runtime.js';
+import { CONTAINERS_CONF, checkoutTag, containerPathUnavailable } from '../cluster/controllers/container-runtime.js';
 import { repoRoot } from '../cluster/paths.js';
 
 export const VERSION: string = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
 export const IMAGE = `kubectl-tap/tapper:${VERSION}`;
+/** The same image under this checkout's tag: what this checkout built (other checkouts may retag IMAGE). */
+export const CHECKOUT_IMAGE = checkoutTag(IMAGE);
 
 export function podman(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync('podman', args, { encoding: 'utf8', input, env: { ...process.env, CONTAINERS_CONF }, maxBuffer: 64 << 20, timeout: 120_000 });

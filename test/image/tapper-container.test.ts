@@ -18,7 +18,7 @@ import { nodeIp } from '../cluster/net/plumbing.js';
 import { names, repoRoot } from '../cluster/paths.js';
 import { readState } from '../cluster/state.js';
 import { assertValidEntries } from '../helpers/schema.js';
-import { IMAGE, imageTestsSkip, podman } from './podman.js';
+import { CHECKOUT_IMAGE, IMAGE, imageTestsSkip, podman } from './podman.js';
 import { Tapper } from './tapper-http.js';
 
 const skip = imageTestsSkip() || (!hasKubectl() && 'needs kubectl on PATH');
@@ -145,7 +145,7 @@ describe('the tapper image under the simulated kubelet', { skip, concurrency: fa
     const r = podman(['inspect', '--format', '{{json .}}', containerOf(pod)]);
     assert.equal(r.code, 0, r.stderr);
     const [c] = JSON.parse(r.stdout);
-    assert.equal(c.ImageName.replace(/^localhost\//, ''), IMAGE);
+    assert.equal(c.ImageName.replace(/^localhost\//, ''), CHECKOUT_IMAGE, 'the image this checkout built for the tag the pod names');
     assert.equal(c.HostConfig.ReadonlyRootfs, true);
     assert.equal(c.Config.User, '0');
     assert.deepEqual(c.EffectiveCaps, ['CAP_NET_RAW']);

@@ -16,6 +16,7 @@
 // container's; the kubelet restarts it per the pod's policy like any process. Containers carry
 // the cluster's prefix as a label, so teardown removes them after a crash too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/store.js';
@@ -30,6 +31,7 @@ const CONTAINER_IMAGES: Record<string, { bundle: string; inImage: string }> = {
 };
 
 export const CONTAINERS_CONF = join(repoRoot, 'tapper-image', 'containers.conf');
+const VERSION: string = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
 const CLUSTER_LABEL = 'io.kubectl-tap.cluster';
 
 /** containerd's (and Docker's) default capability set, before the spec's drop and add. */
@@ -72,6 +74,17 @@ function podman(args: string[]): { ok: boolean; out: string; err: string } {
 
 function podmanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...extra, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CONTAINERS_CONF };
+}
+
+/**
+ * The tag this checkout's `make image` gave the image a pod names (kubectl-tap/tapper:V becomes
+ * kubectl-tap/tapper:V-checkout-HASH): several checkouts share the machine's podman storage,
+ * and each must run the daemon it built. Any other tag is taken as it is.
+ */
+export function checkoutTag(image: string): string {
+  const [repo, tag] = image.replace(/^localhost\//, '').split(/:(?=[^/]*$)/);
+  if (!repo || !(repo in CONTAINER_IMAGES) || tag !== VERSION) return image;
+  return `${repo}:${VERSION}-checkout-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 8)}`;
 }
 
 function repoOf(image: string): string {
@@ -121,16 +134,17 @@ export class ContainerRuntime {
     return verdict;
   }
 
-  private compare(image: string, ours: { bundle: string; inImage: string }): { problem?: string; user?: string } {
+  private compare(podImage: string, ours: { bundle: string; inImage: string }): { problem?: string; user?: string } {
+    const image = checkoutTag(podImage);
     const info = podman(['image', 'inspect', '--format', '{{.Config.User}}', image]);
-    if (!info.ok) return { problem: `image ${image} is not in podman's storage (run \`make image\`)` };
+    if (!info.ok) return { problem: `image ${image} (this checkout's ${podImage}) is not in podman's storage (run \`make image\`)` };
     if (!existsSync(ours.bundle)) return { problem: `${ours.bundle} is missing (run \`make build\`)` };
     const mounted = podman(['image', 'mount', image]);
     if (!mounted.ok) return { problem: `podman image mount ${image}: ${mounted.err}` };
     try {
       const inImage = join(mounted.out, ours.inImage);
       if (!existsSync(inImage) || !readFileSync(inImage).equals(readFileSync(ours.bundle))) {
-        return { problem: `image ${image} holds an older ${ours.inImage} than ${ours.bundle} (run \`make image\`)` };
+        return { problem: `image ${image} holds another ${ours.inImage} than ${ours.bundle} (run \`make image\`)` };
       }
     } finally {
       podman(['image', 'unmount', image]);
@@ -230,7 +244,7 @@ export function runArgs(l: ContainerLaunch, imageUser = '0'): { argv: string[]; 
   }
   if (container.workingDir) argv.push('--workdir', container.workingDir);
   if (container.command) argv.push('--entrypoint', JSON.stringify(container.command));
-  argv.push(container.image, ...(container.args ?? []));
+  argv.push(checkoutTag(container.image), ...(container.args ?? []));
   return { argv, env };
 }
 
