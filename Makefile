@@ -52,8 +52,12 @@ test: build
 fuzz: build
 	FUZZ_CASES=0 node --import tsx test/engine/robustness.fuzz.ts
 
+# The stage benchmarks against tshark, then (root) the live one: the tapper image as a container
+# at fixed call rates (bench/live.ts; LIVE_SECONDS, LIVE_CASE, LIVE_RATES narrow it down).
 bench: build
 	node --import tsx bench/run.ts
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image IMAGE_BUILD_FLAGS=--quiet && node --import tsx bench/live.ts; \
+	else echo "bench: live part SKIPPED: needs root (network namespaces, podman)" >&2; fi
 
 demo: build
 	bash scripts/demo.sh

@@ -20,6 +20,7 @@ import { readState } from '../cluster/state.js';
 import { assertValidEntries } from '../helpers/schema.js';
 import { CHECKOUT_IMAGE, IMAGE, imageTestsSkip, podman } from './podman.js';
 import { Tapper } from './tapper-http.js';
+import { tapperPodSpec } from './tapper-pod.js';
 
 const skip = imageTestsSkip() || (!hasKubectl() && 'needs kubectl on PATH');
 if (skip) process.stderr.write(`SKIPPING test/image/tapper-container.test.ts: ${skip}\n`);
@@ -31,27 +32,6 @@ const PROCESS_PORT = 8450;
 const token = randomBytes(24).toString('hex');
 
 const labels = { app: 'tapper' };
-const tapperPodSpec = (port: number, capabilities: string[]) => ({
-  hostNetwork: true,
-  terminationGracePeriodSeconds: 5,
-  containers: [{
-    name: 'tapper', image: IMAGE,
-    args: ['--listen', `0.0.0.0:${port}`, '--token-file', '/var/run/kubectl-tap/token'],
-    env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-    readinessProbe: { tcpSocket: { port }, periodSeconds: 1 },
-    securityContext: { runAsUser: 0, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: capabilities } },
-    volumeMounts: [
-      { name: 'session', mountPath: '/var/run/kubectl-tap', readOnly: true },
-      { name: 'host-proc', mountPath: '/host/proc', readOnly: true },
-      { name: 'scratch', mountPath: '/tmp' },
-    ],
-  }],
-  volumes: [
-    { name: 'session', secret: { secretName: 'session', defaultMode: 0o400 } },
-    { name: 'host-proc', hostPath: { path: '/proc', type: 'Directory' } },
-    { name: 'scratch', emptyDir: { medium: 'Memory' } },
-  ],
-});
 
 /** Servers and a client that opens a new connection per call, so every call is seen whole. */
 const workload = [
