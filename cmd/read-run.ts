@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { engineOptions } from '../src/engine.js';
 import { UsageError } from '../src/errors.js';
+import { MIN_MEMORY_BUDGET } from '../src/memory/budget.js';
 import { readCapture } from '../src/read-capture.js';
 import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
 import { Stats } from '../src/stats.js';
@@ -23,6 +24,7 @@ export interface ReadRequest {
   output: OutputMode;
   maxBody: number;
   maxMessages: number;
+  memoryBudget: number;
   redact: boolean;
   redactHeaders: string[];
   protoPaths: string[];
@@ -34,6 +36,7 @@ export async function runRead(req: ReadRequest): Promise<void> {
   // Everything that can be wrong with the flags fails before any input is read.
   const filter = req.filter === undefined ? undefined : compileFilter(req.filter, filterStats);
   if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
+  if (req.memoryBudget < MIN_MEMORY_BUDGET) throw new UsageError(`--memory-budget must be at least ${MIN_MEMORY_BUDGET / 1024 / 1024}MiB`);
   if (req.protoPaths.length > 0) {
     const { loadProtos } = await import('../src/protocols/grpc/protos.js');
     loadProtos(req.protoPaths); // cached: the engine's gRPC decoder gets the same index
@@ -47,6 +50,7 @@ export async function runRead(req: ReadRequest): Promise<void> {
   const options = engineOptions({
     maxBody: req.maxBody,
     maxMessages: req.maxMessages,
+    memoryBudget: req.memoryBudget,
     redact: req.redact,
     redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...req.redactHeaders.map((h) => h.toLowerCase())]),
     protoPaths: req.protoPaths,
@@ -58,11 +62,17 @@ export async function runRead(req: ReadRequest): Promise<void> {
   if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
 }
 
+/**
+ * Counters of what was given up on (dropped, shed, cut, skipped, too large, over a limit,
+ * malformed, lost to gaps...): every one of them is shown, never only kept in the stats.
+ */
+const GIVEN_UP = /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported|overflow|toolarge|skipped|shed|lost|cut|overbudget/i;
+
 /** One line of figures, then one line of what was dropped or malformed, if anything was. */
 function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {
   const filtered = entries - written;
   let text = `kubectl tap: ${frames} frames, ${entries} entries${filtered > 0 ? `, ${filtered} filtered out` : ''}\n`;
-  const notable = Object.entries(stats).filter(([name]) => /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported/i.test(name));
+  const notable = Object.entries(stats).filter(([name]) => GIVEN_UP.test(name));
   if (notable.length > 0) text += `kubectl tap: ${notable.map(([k, v]) => `${k}=${v}`).join(' ')}\n`;
   return text;
 }
