@@ -302,9 +302,14 @@ export function startPodContainer(runtime: ContainerRuntime, t: KubeletTarget, e
     t.ctx.event(t.pod, 'Warning', 'Failed', `Error: ${message}`);
     return 'failed' as const;
   };
+  // `ip netns exec` gives a pod's processes /etc/netns/NETNS/{resolv.conf,hosts}; a container
+  // gets the same files mounted (podman would otherwise copy the host's)
+  const etc = ['resolv.conf', 'hosts']
+    .map((f) => ({ source: `/etc/netns/${t.netns}/${f}`, target: `/etc/${f}`, readOnly: true }))
+    .filter((m) => existsSync(m.source) && !t.mounts.some((x) => x.target === m.target));
   const started = runtime.start({
     cluster: t.cluster, name: `${t.cluster}${t.pod.metadata.namespace}_${t.pod.metadata.name}_${spec.name}`,
-    pod: t.pod, container: spec, netns: t.netns, hostname: t.hostNetwork ? t.node : t.pod.metadata.name, env, mounts: t.mounts,
+    pod: t.pod, container: spec, netns: t.netns, hostname: t.hostNetwork ? t.node : t.pod.metadata.name, env, mounts: [...etc, ...t.mounts],
   });
   return typeof started === 'string' ? fail('CreateContainerConfigError', started) : started;
 }
