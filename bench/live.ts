@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { down, up } from '../test/cluster/cluster.js';
 import { kubectl, waitFor } from '../test/cluster/kubectl.js';
@@ -111,10 +112,10 @@ try {
   const entriesFor = (step: string) => stream.lines.filter((l) => !l.marker && String(l.request?.path ?? '').startsWith(`/bench/${step}/`)).length;
 
   console.log(`\n== live: the tapper image as a container (${containerId}), ${SECONDS} s per rate; tapper on core ${TAPPER_CORE}, load generator and servers on core ${LOAD_CORE}`);
-  console.log('   (figures from a machine shared with other work: contended, compare within one run only)');
+  console.log(`   (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores at the start: figures from a machine shared with other work are contended; compare within one run)`);
   for (const c of CASES.filter((x) => !ONLY || x.server === ONLY)) {
     console.log(`\n-- ${c.name}: GET${c.bodyBytes ? ` / POST with ${c.bodyBytes / 1000} KB JSON both ways` : ', ~60-byte JSON answers'}, bench-client -> Service ${c.server}.bench-server`);
-    console.log('rate/s     sent   answered   entries    seen %  kernel drops  tapper CPU %  tapper peak RSS MB  loadgen CPU %  server CPU %');
+    console.log('rate/s     sent   answered   entries    seen %  kernel drops  stream got/dropped  tapper CPU %  tapper peak RSS MB  loadgen CPU %  server CPU %');
     let best = 0;
     let stopped = '';
     let failures = 0;
@@ -139,7 +140,11 @@ try {
       const load = JSON.parse((await k(['logs', '-n', 'bench-client', pod])).stdout.trim().split('\n').pop()!);
       await k(['delete', 'pod', '-n', 'bench-client', pod, '--wait=false']);
       const wall = (after.at - before.at) / 1000;
-      const entries = entriesFor(step);
+      // entries the tapper made for this rate's calls (its engine's count: only they are HTTP), and
+      // what reached this benchmark's own stream (a slow reader's share is dropped and counted)
+      const entries = (after.stats.engine['entries.http'] ?? 0) - (before.stats.engine['entries.http'] ?? 0);
+      const streamed = entriesFor(step);
+      const streamDropped = (after.stats.consumers?.[0]?.dropped ?? 0) - (before.stats.consumers?.[0]?.dropped ?? 0);
       const seen = load.sent > 0 ? (entries / load.sent) * 100 : 0;
       const drops = after.stats.capture.droppedKernel - before.stats.capture.droppedKernel;
       const tapperCpu = ((after.tapper.cpuSeconds - before.tapper.cpuSeconds) / wall) * 100;
@@ -147,7 +152,7 @@ try {
       const loadCpu = (load.cpuSeconds / load.seconds) * 100;
       console.log([
         String(rate).padStart(6), String(load.sent).padStart(8), String(load.ok).padStart(10), String(entries).padStart(9), seen.toFixed(2).padStart(9),
-        String(drops).padStart(13), tapperCpu.toFixed(1).padStart(13), after.tapper.peakRssMb.toFixed(0).padStart(19), loadCpu.toFixed(1).padStart(14), serverCpu.toFixed(1).padStart(13),
+        String(drops).padStart(13), `${streamed}/${streamDropped}`.padStart(19), tapperCpu.toFixed(1).padStart(13), after.tapper.peakRssMb.toFixed(0).padStart(19), loadCpu.toFixed(1).padStart(14), serverCpu.toFixed(1).padStart(13),
       ].join(' '));
       const kept = load.ok === load.sent && load.failed === 0 && entries >= 0.999 * load.sent && load.sent >= 0.99 * rate * SECONDS;
       if (kept) {
@@ -160,7 +165,7 @@ try {
         stopped = load.sent < 0.99 * rate * SECONDS || load.ok < load.sent
           ? `at ${rate}/s the load generator or the server could not keep the rate (${load.sent} sent, ${load.ok} answered, ${load.failed} failed; load generator ${loadCpu.toFixed(0)}% and server ${serverCpu.toFixed(0)}% of core ${LOAD_CORE})`
           : drops > 0
-            ? `at ${rate}/s the kernel dropped ${drops} packets: the tapper (${tapperCpu.toFixed(0)}% of core ${TAPPER_CORE}) fell behind`
+            ? `at ${rate}/s the kernel dropped ${drops} packets while the tapper used ${tapperCpu.toFixed(0)}% of core ${TAPPER_CORE}${tapperCpu < 80 ? ' (not CPU-bound: its ring filled while it waited to be scheduled)' : ' (CPU-bound)'}`
             : `at ${rate}/s ${load.sent - entries} calls had no entry without kernel drops (engine: ${engineLosses.join(', ') || 'no loss counted'})`;
       }
       if (++failures >= 2) break; // two rates in a row below 99.9%: higher ones will not do better
