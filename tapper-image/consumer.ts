@@ -61,6 +61,11 @@ export class Consumer {
     res.on('error', () => this.close());
   }
 
+  /** More than half its queue waiting: a file played fast waits for it (file-source.ts). */
+  get behind(): boolean {
+    return !this.closed && this.queuedBytes > this.limits.queueBytes / 2;
+  }
+
   get wantsView(): boolean {
     return this.filter !== undefined;
   }

@@ -1,6 +1,8 @@
 // --file: a capture file served as if it were live. Playback starts when the first /entries
 // stream opens, so a test, demo or benchmark sees the whole file; afterwards the daemon
-// keeps serving (heartbeats, /stats) until it is stopped, like a live tapper.
+// keeps serving (heartbeats, /stats) until it is stopped, like a live tapper. At the
+// recorded pace a slow stream drops entries as with live capture; played fast, the file
+// waits for the streams instead (a stalled stream stalls it).
 import { openSync, readSync, closeSync } from 'node:fs';
 import { playCaptureFile, type Pace } from '../src/capture/paced-file.js';
 import { isPcapMagic } from '../src/capture/pcap.js';
@@ -18,6 +20,8 @@ export class FileSource {
     readonly path: string,
     readonly pace: Pace,
     private readonly pipeline: NodePipeline,
+    /** Resolves when the streams have caught up (fast pace waits for them). */
+    private readonly caughtUp: () => Promise<void>,
     private readonly log: (line: string) => void,
   ) {
     checkCaptureFile(path);
@@ -37,6 +41,7 @@ export class FileSource {
         this.pipeline.handleFrame(frame);
       },
       () => this.stopped,
+      this.caughtUp,
     ).then(
       () => {
         this.pipeline.finish();

@@ -47,6 +47,11 @@ export class Hub {
     return [...this.consumers];
   }
 
+  /** Resolves once no open stream is behind (polled: a file played fast is the only user). */
+  async caughtUp(): Promise<void> {
+    while ([...this.consumers].some((c) => c.behind)) await new Promise((r) => setTimeout(r, 2));
+  }
+
   publish(entry: Entry, dialed: Dialed | null): void {
     this.entries += 1;
     if (this.consumers.size === 0) {

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   let live: LiveSource | null = null;
   let file: FileSource | null = null;
   try {
-    if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, log);
+    if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, () => hub!.caughtUp(), log);
     else live = new LiveSource(options.device, memory.kernelRing, pipeline, targets, options.port, log);
   } catch (err) {
     if (err instanceof UsageError) fail(err);
