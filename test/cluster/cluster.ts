@@ -8,6 +8,7 @@ import http from 'node:http';
 import { build } from 'esbuild';
 import { names, repoRoot, stateDir } from './paths.js';
 import { alive, readState, teardown } from './state.js';
+import { containerPathNotice } from './controllers/container-runtime.js';
 
 export interface UpOptions {
   dir?: string;
@@ -44,6 +45,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     await down({ dir });
   }
   mkdirSync(dir, { recursive: true });
+  process.stderr.write(containerPathNotice() ?? '');
   await bundle(dir);
   const logFd = openSync(join(dir, 'daemon.log'), 'w');
   const args = ['--import', 'tsx', join(repoRoot, 'test/cluster/daemon.ts'), '--dir', dir, '--nodes', String(opts.nodes ?? 2), ...(opts.shop ? ['--shop'] : [])];

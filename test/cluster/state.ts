@@ -1,11 +1,12 @@
 // The on-disk record of a running cluster (state.json) and the teardown that works from it
 // alone, so `down` cleans up after a crashed daemon: every process inside the cluster's
-// network namespaces, the namespaces themselves (which removes their veths and iptables
-// rules), the /etc/netns files, and the state directory.
+// network namespaces, its podman containers (found by label), the namespaces themselves
+// (which removes their veths and iptables rules), the /etc/netns files, and the state directory.
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listNetns, deleteNetns } from './net/plumbing.js';
 import { removeMountPoints } from './controllers/mountns.js';
+import { removeClusterContainers } from './controllers/container-runtime.js';
 import { removeCgroups } from './controllers/cgroups.js';
 
 export interface ClusterState {
@@ -45,6 +46,7 @@ export async function teardown(state: Pick<ClusterState, 'netnsPrefix' | 'pids'>
       // already gone
     }
   }
+  removeClusterContainers(state.netnsPrefix); // before their namespaces go
   const all = await listNetns(state.netnsPrefix);
   // pods first, then nodes, then the fabric: processes never outlive their namespace
   const order = (x: string) => (x.endsWith('fabric') ? 2 : /node\d+$/.test(x) ? 1 : 0);

@@ -14,6 +14,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { assertValidEntries } from '../helpers/schema.js';
 import { TapperClient, waitFor, type EntryStream } from './tapper-client.js';
 import { addClusterIp, buildTopology, waitForLine, type Topology } from './topology.js';
+import { launchTapper } from '../image/tapper-launch.js';
 
 const isRoot = process.getuid?.() === 0;
 const missing = ['ip', 'iptables', 'redis-server', 'dnsmasq', 'openssl'].filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
@@ -78,10 +79,10 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
     const redis = t.spawnIn(pod('c').netns, 'redis-server', ['--port', '6379', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', t.dir]);
     const dns = t.spawnIn(pod('c').netns, 'dnsmasq', ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--address=/tap.test/10.9.9.9',
       `--listen-address=${pod('c').ip}`, '--bind-interfaces', '--user=root', '--pid-file', '--log-facility=-']);
-    tapper = t.spawnIn(t.nodeNetns, process.execPath, [
-      'dist/tapper.js', '--listen', '127.0.0.1:8449', '--token-file', tokenFile, '--node-name', NODE,
-      '--interface', 'any', '--consumer-queue', `${CONSUMER_QUEUE_MIB}MiB`, '--heartbeat', '1',
-    ]);
+    const tapperArgs = ['--listen', '127.0.0.1:8449', '--token-file', tokenFile, '--node-name', NODE,
+      '--interface', 'any', '--consumer-queue', `${CONSUMER_QUEUE_MIB}MiB`, '--heartbeat', '1'];
+    // as a process, or the image as a container (test/image/tapper-suite.test.ts runs this file so)
+    tapper = launchTapper(t.nodeNetns, tokenFile, tapperArgs, () => t.spawnIn(t.nodeNetns, process.execPath, ['dist/tapper.js', ...tapperArgs]));
     tapperExit = new Promise((resolve) => tapper.on('exit', (code) => resolve(code)));
     let tapperLog = '';
     tapper.stderr!.on('data', (d) => (tapperLog += d));

@@ -24,6 +24,7 @@ import { prepareMountPoints, withMounts } from './mountns.js';
 import { fieldValue, resourceFieldValue, type PodRuntime } from './downward.js';
 import { createMemoryCgroup, type MemoryCgroup } from './cgroups.js';
 import { parseQuantity } from './quantity.js';
+import { ContainerRuntime, startPodContainer, type RunningContainer } from './container-runtime.js';
 
 export interface NodeInfo {
   name: string;
@@ -47,6 +48,8 @@ interface ContainerRt {
   pullFailures?: number;
   /** the memory cgroup enforcing limits.memory, if any */
   cgroup?: MemoryCgroup;
+  /** set when the container path runs it (container-runtime.ts) */
+  container?: RunningContainer;
 }
 
 interface PodRt {
@@ -104,6 +107,10 @@ class LogFile {
   }
 }
 
+function containerId(c: ContainerRt, proc: ChildProcess): string {
+  return c.container ? `podman://${c.container.id}` : `tap://${proc.pid}`;
+}
+
 export function logPath(names: ClusterNames, ns: string, pod: string, container: string): string {
   return join(names.logsDir, `${ns}_${pod}_${container}.log`);
 }
@@ -112,6 +119,7 @@ export class Kubelet implements Controller {
   readonly name = 'kubelet';
   private readonly pods = new Map<string, PodRt>();
   private readonly usedIps = new Map<number, Set<number>>();
+  private readonly runtime = ContainerRuntime.detect();
 
   constructor(private readonly ctx: Ctx, private readonly names: ClusterNames, private readonly nodes: NodeInfo[], private readonly poke: () => void) {}
 
@@ -340,17 +348,22 @@ export class Kubelet implements Controller {
     }
     mkdirSync(this.names.logsDir, { recursive: true });
     c.log ??= new LogFile(logPath(this.names, rt.namespace, rt.name, c.name));
-    // volumes: bind mounts in the container's own mount namespace (mountns.ts)
     const mounts = rt.mounts.get(c.name) ?? [];
-    prepareMountPoints(mounts, this.names.mountPointsFile);
-    // limits.memory: the process joins its own memory cgroup before it execs (cgroups.ts)
-    const memoryLimit = c.spec.resources?.limits?.memory;
+    const target = { ctx: this.ctx, cluster: this.names.netnsPrefix, node: rt.node.name, pod, netns: rt.netns, hostNetwork: rt.hostNetwork, container: c, mounts };
+    const container = startPodContainer(this.runtime, target, env);
+    if (container === 'failed') return;
+    c.container = container === 'process' ? undefined : container;
+    // the process path: volumes bind-mounted in the container's own mount namespace (mountns.ts),
+    // limits.memory by a memory cgroup the process joins before it execs (cgroups.ts); podman
+    // does both itself
+    if (!c.container) prepareMountPoints(mounts, this.names.mountPointsFile);
+    const memoryLimit = c.container ? undefined : c.spec.resources?.limits?.memory;
     c.cgroup?.remove();
     c.cgroup = memoryLimit ? createMemoryCgroup(`${this.names.netnsPrefix}${rt.uid.slice(0, 8)}-${c.name}`, parseQuantity(String(memoryLimit))) : undefined;
     // (joined before `ip netns exec`, whose fresh /sys has no cgroup mounts)
     const inPod = ['ip', 'netns', 'exec', rt.netns, ...withMounts(mounts, argv)];
     const command = c.cgroup ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', c.cgroup.procsFile, ...inPod] : inPod;
-    const proc = spawn(command[0]!, command.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = c.container?.proc ?? spawn(command[0]!, command.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     c.proc = proc;
     const startedAt = now();
     c.state = { running: { startedAt } };
@@ -368,9 +381,9 @@ export class Kubelet implements Controller {
       c.proc = undefined;
       c.ready = false;
       const exitCode = code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 1) : 1);
-      const oomKilled = !!c.cgroup?.oomKilled();
+      const oomKilled = !!c.cgroup?.oomKilled() || !!c.container?.oomKilled();
       const reason = oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
-      c.state = { terminated: { exitCode: oomKilled ? 137 : exitCode, reason, startedAt, finishedAt: now(), containerID: `tap://${proc.pid}` } };
+      c.state = { terminated: { exitCode: oomKilled ? 137 : exitCode, reason, startedAt, finishedAt: now(), containerID: containerId(c, proc) } };
       if (rt.phase !== 'running') return;
       const policy = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name)?.spec?.restartPolicy ?? 'Always';
       if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
@@ -457,7 +470,7 @@ export class Kubelet implements Controller {
 
   private writeStatus(rt: PodRt): void {
     const statuses = rt.containers.map((c) => ({
-      name: c.name, image: c.spec.image, imageID: `tap-local://${c.spec.image}`, ...(c.proc ? { containerID: `tap://${c.proc.pid}` } : {}),
+      name: c.name, image: c.spec.image, imageID: `tap-local://${c.spec.image}`, ...(c.proc ? { containerID: containerId(c, c.proc) } : {}),
       ready: c.ready, started: !!c.state.running, restartCount: c.restartCount, state: c.state, ...(c.lastState ? { lastState: c.lastState } : {}),
     }));
     const allReady = rt.containers.every((c) => c.ready);
@@ -500,6 +513,7 @@ export class Kubelet implements Controller {
     }
     return new Promise((resolve) => {
       const kill = (sig: NodeJS.Signals) => {
+        if (c.container) return c.container.kill(sig);
         try {
           process.kill(-proc.pid!, sig);
         } catch {
@@ -512,7 +526,7 @@ export class Kubelet implements Controller {
         kill('SIGKILL'); // children left in the group
         c.log?.close();
         setTimeout(() => c.cgroup?.remove(), 100); // once the killed children are gone
-        resolve();
+        void (c.container?.remove() ?? Promise.resolve()).then(() => resolve());
       });
       kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
     });
