@@ -77,7 +77,7 @@ export async function runHostile(
   }
   const rss = /peak-rss-kb=(\d+)/.exec(stderr);
   const counters: Record<string, number> = {};
-  for (const m of stderr.matchAll(/([\w.]+)=(\d+)/g)) counters[m[1]!] = Number(m[2]);
+  for (const m of stderr.replace(/peak-rss-kb=\d+/, '').matchAll(/([\w.]+)=(\d+)/g)) counters[m[1]!] = Number(m[2]);
   const firstLine = head.split('\n')[0];
   return {
     code,

@@ -52,8 +52,12 @@ export async function holes(w: PcapStream, o: { connections: number; behind: num
  * ends (no response, no FIN): the table fills, evicts, and every evicted connection leaves
  * a request without a response. Distinct 4-tuples throughout.
  */
-export async function synAndPartialRequest(w: PcapStream, o: { connections: number; requestBytes?: number }): Promise<void> {
-  const partial = Buffer.concat([Buffer.from('POST /orders HTTP/1.1\r\nHost: shop\r\nX-Pad: '), Buffer.alloc(Math.max(0, (o.requestBytes ?? 300) - 40), 0x62)]);
+export async function synAndPartialRequest(w: PcapStream, o: { connections: number; requestBytes?: number; opaque?: boolean }): Promise<void> {
+  const size = o.requestBytes ?? 300;
+  // opaque: bytes no dissector claims at once (kept in the detection probe instead).
+  const partial = o.opaque
+    ? Buffer.alloc(size, 0x01)
+    : Buffer.concat([Buffer.from('POST /orders HTTP/1.1\r\nHost: shop\r\nX-Pad: '), Buffer.alloc(Math.max(0, size - 40), 0x62)]);
   let ts = 1_700_000_000_000_000;
   for (let i = 0; i < o.connections; i++) {
     const client = ipv4(1 + Math.floor(i / 50000));
