@@ -200,14 +200,27 @@ class Holders {
     return bytes >= 2 ** 32 ? 32 : 31 - Math.clz32(bytes);
   }
 
-  /** The first account to shed that is not in `skip`, or undefined. */
-  pick(skip: Set<MemoryAccount>): MemoryAccount | undefined {
+  /**
+   * The first account to shed that is not in `tried`, or undefined. Accounts that were tried
+   * and gave nothing are moved to the end of their list (see `passOver`), so meeting one
+   * means the rest of that list was tried too: one pick never walks the whole list twice.
+   */
+  pick(tried: Set<MemoryAccount>): MemoryAccount | undefined {
     for (let i = this.lists.length - 1; i >= 0; i--) {
       for (const account of this.lists[i]!) {
-        if (account.shed !== null && !skip.has(account)) return account;
+        if (!tried.has(account)) return account;
+        break;
       }
     }
     return undefined;
+  }
+
+  /** `account` was asked and kept its bytes: behind every account not asked yet. */
+  passOver(account: MemoryAccount): void {
+    const list = this.lists[account.slot];
+    if (list === undefined) return;
+    list.delete(account);
+    list.add(account);
   }
 }
 
@@ -259,8 +272,12 @@ export class MemoryBudget {
     this.byKind.set(kind, this.byKind.get(kind)! - n);
   }
 
-  /** @internal MemoryAccount: its bytes changed; keep it listed where the shed order finds it. */
+  /**
+   * @internal MemoryAccount: its bytes changed; keep it listed where the shed order finds it.
+   * An account that cannot shed is counted but never listed: it can never be a victim.
+   */
   relist(account: MemoryAccount): void {
+    if (account.shed === null) return;
     const holders = this.holders.get(account.kind)!;
     const slot = holders.slotFor(account.bytes);
     if (slot === account.slot) return;
@@ -300,6 +317,8 @@ export class MemoryBudget {
           this.stats.add(`memory.sheds.${victim.kind}`);
           this.stats.add(`memory.shedBytes.${victim.kind}`, freed);
           if (victim.bytes > 0) tried.delete(victim); // it may give more on the next round
+        } else {
+          this.holders.get(victim.kind)!.passOver(victim);
         }
       }
     } finally {

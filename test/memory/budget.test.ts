@@ -109,3 +109,23 @@ test('a shedder that frees only part is asked again; one that frees nothing is s
   assert.ok(budget.used <= 1000);
   assert.ok(stats.get('memory.sheds.app.bodies') >= 2);
 });
+
+test('thousands of equal holders that give nothing are each asked once, then the charge is refused', () => {
+  const stats = new Stats();
+  const budget = new MemoryBudget(20_000 * 4096, stats);
+  const asked = new Map<MemoryAccount, number>();
+  const holders: MemoryAccount[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const a: MemoryAccount = budget.account('app.buffers', () => void asked.set(a, (asked.get(a) ?? 0) + 1));
+    assert.ok(a.charge(4096));
+    holders.push(a);
+  }
+  // A newcomer in another kind: every buffer is asked (largest kind), none gives; refused.
+  assert.equal(budget.account('app.pending').charge(4096), false);
+  assert.equal(asked.size, 20_000);
+  assert.ok([...asked.values()].every((n) => n === 1), 'no holder asked twice in one shed');
+  // Holders that cannot shed at all are never asked, and never block the ones that can.
+  const fixed = budget.account('tcp.reorder');
+  holders[0]!.release(4096);
+  assert.ok(fixed.charge(4096));
+});
