@@ -66,7 +66,7 @@ test('a requester that is itself the account to shed is refused, nothing is char
   assert.equal(table.charge(200), false);
   assert.deepEqual(log, [], 'the requester sheds its own, by its own order');
   assert.equal(budget.used, 900);
-  assert.equal(stats.get('memory.refused.tcp.connections'), 1);
+  assert.equal(stats.get('memory.overBudget.tcp.connections'), 1);
 });
 
 test('a charge larger than the limit, or with nothing sheddable, is refused', () => {
@@ -78,7 +78,7 @@ test('a charge larger than the limit, or with nothing sheddable, is refused', ()
   assert.equal(body.charge(300), false);
   assert.equal(body.charge(2000), false);
   assert.equal(budget.used, 800);
-  assert.equal(stats.get('memory.refused.app.bodies'), 2);
+  assert.equal(stats.get('memory.overBudget.app.bodies'), 2);
 });
 
 test('a charge made while shedding is granted if it fits, refused otherwise (no nested shedding)', () => {
@@ -108,4 +108,24 @@ test('a shedder that frees only part is asked again; one that frees nothing is s
   assert.equal(calls, 1, 'the stubborn holder was asked once, then skipped');
   assert.ok(budget.used <= 1000);
   assert.ok(stats.get('memory.sheds.app.bodies') >= 2);
+});
+
+test('thousands of equal holders that give nothing are each asked once, then the charge is refused', () => {
+  const stats = new Stats();
+  const budget = new MemoryBudget(20_000 * 4096, stats);
+  const asked = new Map<MemoryAccount, number>();
+  const holders: MemoryAccount[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const a: MemoryAccount = budget.account('app.buffers', () => void asked.set(a, (asked.get(a) ?? 0) + 1));
+    assert.ok(a.charge(4096));
+    holders.push(a);
+  }
+  // A newcomer in another kind: every buffer is asked (largest kind), none gives; refused.
+  assert.equal(budget.account('app.pending').charge(4096), false);
+  assert.equal(asked.size, 20_000);
+  assert.ok([...asked.values()].every((n) => n === 1), 'no holder asked twice in one shed');
+  // Holders that cannot shed at all are never asked, and never block the ones that can.
+  const fixed = budget.account('tcp.reorder');
+  holders[0]!.release(4096);
+  assert.ok(fixed.charge(4096));
 });
