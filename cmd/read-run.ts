@@ -58,11 +58,17 @@ export async function runRead(req: ReadRequest): Promise<void> {
   if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
 }
 
+/**
+ * Counters of what was given up on (dropped, shed, cut, skipped, too large, over a limit,
+ * malformed, lost to gaps...): every one of them is shown, never only kept in the stats.
+ */
+const GIVEN_UP = /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported|overflow|toolarge|skipped|shed|lost|cut|overbudget/i;
+
 /** One line of figures, then one line of what was dropped or malformed, if anything was. */
 function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {
   const filtered = entries - written;
   let text = `kubectl tap: ${frames} frames, ${entries} entries${filtered > 0 ? `, ${filtered} filtered out` : ''}\n`;
-  const notable = Object.entries(stats).filter(([name]) => /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported/i.test(name));
+  const notable = Object.entries(stats).filter(([name]) => GIVEN_UP.test(name));
   if (notable.length > 0) text += `kubectl tap: ${notable.map(([k, v]) => `${k}=${v}`).join(' ')}\n`;
   return text;
 }

@@ -9,8 +9,8 @@ import { buildGrpcCall, isGrpcContentType } from '../grpc/call.js';
 import { BodyCollector } from '../body-collector.js';
 import { ByteBudget } from './budget.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
-import { HpackContext } from './hpack.js';
+import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
+import { HpackContext, type DecodedBlock } from './hpack.js';
 import { buildHttpCall } from './http-entry.js';
 import { fieldValue, newStream, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
 
@@ -37,6 +37,8 @@ export class Http2Connection implements StreamParser {
   private readonly hpack: [HpackContext, HpackContext];
   private readonly streams = new Map<number, H2Stream>();
   private readonly continuation: [PendingBlock | null, PendingBlock | null] = [null, null];
+  /** Per direction, the stream whose too-large header block is being skipped (0: none). */
+  private readonly discarding: [number, number] = [0, 0];
   /** Header table sizes each side announced in SETTINGS, waiting for the peer's ACK. */
   private readonly pendingTableSizes: [(number | undefined)[], (number | undefined)[]] = [[], []];
   private readonly budget = new ByteBudget();
@@ -103,6 +105,7 @@ export class Http2Connection implements StreamParser {
       onDataPiece: (streamId, piece) => this.onDataPiece(dir, streamId, piece),
       onDataEnd: (streamId, endStream, ts) => {
         if (this.continuation[dir] !== null) this.abandonBlock(dir);
+        this.discarding[dir] = 0;
         if (endStream) this.endHalf(dir, streamId, ts);
       },
       onLost: (streamId, headerBlockLost) => this.onLost(dir, streamId, headerBlockLost),
@@ -111,7 +114,10 @@ export class Http2Connection implements StreamParser {
 
   private onFrame(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
     const type = header.type;
-    if (this.continuation[dir] !== null && type !== FrameType.Continuation) this.abandonBlock(dir);
+    if (type !== FrameType.Continuation) {
+      if (this.continuation[dir] !== null) this.abandonBlock(dir);
+      this.discarding[dir] = 0;
+    }
     switch (type) {
       case FrameType.Headers:
       case FrameType.PushPromise:
@@ -175,18 +181,30 @@ export class Http2Connection implements StreamParser {
 
   private onContinuation(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
     const block = this.continuation[dir];
+    if (block === null && this.discarding[dir] === header.streamId) {
+      // The rest of a block given up on as too large: counted, not kept, until END_HEADERS.
+      this.ctx.stats.add('http2.headerBytesDropped.blockTooLarge', FRAME_HEADER_SIZE + payload.length);
+      if ((header.flags & Flag.EndHeaders) !== 0) this.discarding[dir] = 0;
+      return;
+    }
     if (block === null || block.streamId !== header.streamId) {
       this.ctx.stats.add('http2.strayContinuation');
       this.abandonBlock(dir);
       return;
     }
-    block.size += payload.length;
+    // Frame headers count: a flood of empty CONTINUATION frames is a large block too, and
+    // each frame would otherwise cost a kept chunk for nothing.
+    block.size += FRAME_HEADER_SIZE + payload.length;
     if (block.size > MAX_HEADER_BLOCK) {
       this.ctx.stats.add('http2.headerBlocksTooLarge');
+      this.ctx.stats.add('http2.headerBytesDropped.blockTooLarge', block.size);
       this.abandonBlock(dir);
+      // The request still happened: report it, its headers unknown, so its response pairs.
+      if (dir === 0 && block.promisedId === 0) this.onRequestHeaders(block, { fields: [], incomplete: true, droppedFields: 0, droppedBytes: 0 }, ts);
+      if ((header.flags & Flag.EndHeaders) === 0) this.discarding[dir] = header.streamId;
       return;
     }
-    block.chunks.push(Buffer.from(payload));
+    if (payload.length > 0) block.chunks.push(Buffer.from(payload));
     if ((header.flags & Flag.EndHeaders) !== 0) {
       this.continuation[dir] = null;
       this.onHeaderBlock(dir, block, Buffer.concat(block.chunks), ts);
@@ -202,48 +220,47 @@ export class Http2Connection implements StreamParser {
   }
 
   private onHeaderBlock(dir: Dir, block: PendingBlock, bytes: Buffer, ts: number): void {
-    let fields: [string, string][];
-    let incomplete: boolean;
+    let list: DecodedBlock;
     try {
-      ({ fields, incomplete } = this.hpack[dir].decode(bytes));
+      list = this.hpack[dir].decode(bytes);
     } catch {
       this.ctx.stats.add('http2.hpackErrors');
       this.hpack[dir].distrust();
-      fields = [];
-      incomplete = true;
+      list = { fields: [], incomplete: true, droppedFields: 0, droppedBytes: 0 };
     }
-    if (incomplete) this.ctx.stats.add('http2.headerBlocksIncomplete');
+    if (list.incomplete) this.ctx.stats.add('http2.headerBlocksIncomplete');
+    if (list.droppedFields > 0) {
+      this.ctx.stats.add('http2.headerFieldsDropped.listTooLarge', list.droppedFields);
+      this.ctx.stats.add('http2.headerBytesDropped.listTooLarge', list.droppedBytes);
+    }
     if (block.promisedId !== 0) {
-      this.onPushPromise(block.promisedId, fields, incomplete, ts);
+      this.onPushPromise(block.promisedId, list, ts);
       return;
     }
-    if (dir === 0) this.onRequestHeaders(block, fields, incomplete, ts);
-    else this.onResponseHeaders(block, fields, incomplete, ts);
+    if (dir === 0) this.onRequestHeaders(block, list, ts);
+    else this.onResponseHeaders(block, list, ts);
   }
 
-  private onRequestHeaders(block: PendingBlock, fields: [string, string][], incomplete: boolean, ts: number): void {
+  private onRequestHeaders(block: PendingBlock, list: DecodedBlock, ts: number): void {
     let stream = this.streams.get(block.streamId);
     if (stream === undefined) {
-      if (fieldValue(fields, ':method') === undefined && !incomplete) {
+      if (fieldValue(list.fields, ':method') === undefined && !list.incomplete) {
         this.ctx.stats.add('http2.unpairedHeaders'); // trailers of a stream that began before the capture
         return;
       }
       const created = this.createStream(block.streamId, ts);
       if (created === null) return;
       stream = created;
-      stream.request.fields = fields;
-      stream.request.headersIncomplete = incomplete;
+      setFields(stream.request, list);
     } else if (stream.request.fields === null && stream.upgradeRequest === undefined) {
-      stream.request.fields = fields;
-      stream.request.headersIncomplete = incomplete;
+      setFields(stream.request, list);
     } else {
-      stream.request.trailers = fields;
-      if (incomplete) stream.request.headersIncomplete = true;
+      setTrailers(stream.request, list);
     }
     if (block.endStream) stream.request.ended = true;
   }
 
-  private onResponseHeaders(block: PendingBlock, fields: [string, string][], incomplete: boolean, ts: number): void {
+  private onResponseHeaders(block: PendingBlock, list: DecodedBlock, ts: number): void {
     const stream = this.streams.get(block.streamId);
     if (stream === undefined) {
       // Late frames of a stream already reported (after a reset) are normal; others began before the capture.
@@ -252,24 +269,21 @@ export class Http2Connection implements StreamParser {
     }
     const half = stream.response;
     if (half.fields === null) {
-      const status = fieldValue(fields, ':status');
+      const status = fieldValue(list.fields, ':status');
       // 1xx responses are interim (100-continue, 103 early hints): wait for the final one.
       if (status !== undefined && status.length === 3 && status[0] === '1') return;
-      half.fields = fields;
-      half.headersIncomplete = incomplete;
+      setFields(half, list);
     } else {
-      half.trailers = fields;
-      if (incomplete) half.headersIncomplete = true;
+      setTrailers(half, list);
     }
     if (block.endStream) this.endHalf(1, stream.id, ts);
   }
 
-  private onPushPromise(promisedId: number, fields: [string, string][], incomplete: boolean, ts: number): void {
+  private onPushPromise(promisedId: number, list: DecodedBlock, ts: number): void {
     const stream = this.createStream(promisedId, ts);
     if (stream === null) return;
     stream.pushed = true;
-    stream.request.fields = fields;
-    stream.request.headersIncomplete = incomplete;
+    setFields(stream.request, list);
     stream.request.ended = true;
   }
 
@@ -384,6 +398,20 @@ export class Http2Connection implements StreamParser {
     for (const half of [stream.request, stream.response]) half.payload?.release();
     this.ctx.emit(call);
   }
+}
+
+/** The first header block of a half (its fields); the list limit's losses are kept with it. */
+function setFields(half: HalfStream, list: DecodedBlock): void {
+  half.fields = list.fields;
+  half.headersIncomplete = list.incomplete;
+  half.headersDropped += list.droppedFields;
+}
+
+/** A later block (trailers) of the same half. */
+function setTrailers(half: HalfStream, list: DecodedBlock): void {
+  half.trailers = list.fields;
+  if (list.incomplete) half.headersIncomplete = true;
+  half.headersDropped += list.droppedFields;
 }
 
 /**

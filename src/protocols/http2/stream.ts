@@ -10,6 +10,8 @@ export type Fields = [string, string][];
 export interface HalfStream {
   fields: Fields | null;
   headersIncomplete: boolean;
+  /** Fields (of the headers and trailers) past the header list limit: counted, not kept. */
+  headersDropped: number;
   trailers: Fields | null;
   ended: boolean;
   payload: BodyCollector | GrpcMessageReader | null;
@@ -48,7 +50,7 @@ export interface H2Stream {
 }
 
 export function newHalf(): HalfStream {
-  return { fields: null, headersIncomplete: false, trailers: null, ended: false, payload: null, dataLost: false };
+  return { fields: null, headersIncomplete: false, headersDropped: 0, trailers: null, ended: false, payload: null, dataLost: false };
 }
 
 export function newStream(id: number, startMicros: number): H2Stream {
