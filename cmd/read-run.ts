@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { engineOptions } from '../src/engine.js';
 import { UsageError } from '../src/errors.js';
+import { MIN_MEMORY_BUDGET } from '../src/memory/budget.js';
 import { readCapture } from '../src/read-capture.js';
 import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
 import { Stats } from '../src/stats.js';
@@ -23,6 +24,7 @@ export interface ReadRequest {
   output: OutputMode;
   maxBody: number;
   maxMessages: number;
+  memoryBudget: number;
   redact: boolean;
   redactHeaders: string[];
   protoPaths: string[];
@@ -34,6 +36,7 @@ export async function runRead(req: ReadRequest): Promise<void> {
   // Everything that can be wrong with the flags fails before any input is read.
   const filter = req.filter === undefined ? undefined : compileFilter(req.filter, filterStats);
   if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
+  if (req.memoryBudget < MIN_MEMORY_BUDGET) throw new UsageError(`--memory-budget must be at least ${MIN_MEMORY_BUDGET / 1024 / 1024}MiB`);
   if (req.protoPaths.length > 0) {
     const { loadProtos } = await import('../src/protocols/grpc/protos.js');
     loadProtos(req.protoPaths); // cached: the engine's gRPC decoder gets the same index
@@ -47,6 +50,7 @@ export async function runRead(req: ReadRequest): Promise<void> {
   const options = engineOptions({
     maxBody: req.maxBody,
     maxMessages: req.maxMessages,
+    memoryBudget: req.memoryBudget,
     redact: req.redact,
     redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...req.redactHeaders.map((h) => h.toLowerCase())]),
     protoPaths: req.protoPaths,

@@ -8,6 +8,7 @@ interface ReadArgs {
   output: 'ndjson' | 'summary';
   'max-body': string;
   'max-messages': number;
+  'memory-budget': string;
   redact: boolean;
   'redact-header': string[];
   proto: string[];
@@ -24,6 +25,7 @@ export const readCommand: CommandModule<object, ReadArgs> = {
       .option('output', { alias: 'o', choices: ['ndjson', 'summary'] as const, default: 'ndjson' as const, describe: 'output format' })
       .option('max-body', { type: 'string', default: '64KiB', describe: 'body bytes kept per entry (sizes stay exact)' })
       .option('max-messages', { type: 'number', default: 100, describe: 'messages kept per streaming entry (gRPC streams)' })
+      .option('memory-budget', { type: 'string', default: '256MiB', describe: 'memory the engine may hold for buffers, connections and pending calls; beyond it the oldest or largest is shed and counted' })
       .option('redact', { type: 'boolean', default: true, describe: 'redact credentials (use --no-redact to turn off)' })
       .option('redact-header', { type: 'string', array: true, default: [] as string[], describe: 'also redact this header (repeatable)' })
       .option('proto', { type: 'string', array: true, default: [] as string[], describe: '.proto file or folder for named gRPC decoding (repeatable)' })
@@ -40,6 +42,7 @@ export const readCommand: CommandModule<object, ReadArgs> = {
         output: args.output,
         maxBody: parseByteSize(args['max-body'], '--max-body'),
         maxMessages: args['max-messages'],
+        memoryBudget: parseByteSize(args['memory-budget'], '--memory-budget'),
         redact: args.redact,
         redactHeaders: args['redact-header'],
         protoPaths: args.proto,

@@ -5,6 +5,7 @@
 // so the probe is also tried the other way round and the directions flipped if that wins.
 
 import type { Call } from '../entry.js';
+import { MemoryBudget } from '../memory/budget.js';
 import type { Stats } from '../stats.js';
 import { tcpDissectorByName, tcpDissectors } from './registry.js';
 import type { Dir, EngineOptions, Probe, StreamContext, StreamParser, TcpDissector } from './types.js';
@@ -25,8 +26,9 @@ export function openConnection(
   options: EngineOptions,
   stats: Stats,
   emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
+  memory: MemoryBudget = new MemoryBudget(options.memoryBudget, stats),
 ): StreamParser {
-  return new DetectingParser(ends, options, stats, emit);
+  return new DetectingParser(ends, options, stats, emit, memory);
 }
 
 class DetectingParser implements StreamParser {
@@ -42,6 +44,7 @@ class DetectingParser implements StreamParser {
     private readonly options: EngineOptions,
     private readonly stats: Stats,
     private readonly emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
+    private readonly memory: MemoryBudget,
   ) {}
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -127,6 +130,7 @@ class DetectingParser implements StreamParser {
       midstream: this.ends.midstream,
       options: this.options,
       stats: this.stats,
+      memory: this.memory,
       emit: (call) => this.emit(call, client, server),
       switchTo: (protocol, init) => {
         const next = tcpDissectorByName(protocol);

@@ -4,6 +4,7 @@
 // table is bounded and flows expire after a quiet period of capture time.
 
 import type { Call } from '../entry.js';
+import { MemoryBudget } from '../memory/budget.js';
 import type { Packet } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
 import { udpDissectors } from './registry.js';
@@ -34,6 +35,7 @@ export class UdpFlows {
     private readonly stats: Stats,
     private readonly emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
     limits: Partial<UdpLimits> = {},
+    private readonly memory: MemoryBudget = new MemoryBudget(options.memoryBudget, stats),
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
@@ -92,6 +94,7 @@ export class UdpFlows {
           midstream: false,
           options: this.options,
           stats: this.stats,
+          memory: this.memory,
           emit: (call) => this.emit(call, client, server),
           switchTo: () => null, // no upgrades over UDP
         };
