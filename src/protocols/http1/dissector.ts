@@ -5,6 +5,7 @@
 
 import type { Stats } from '../../stats.js';
 import type { Dir, StreamContext, StreamParser, TcpDissector } from '../types.js';
+import { KeptBytes } from '../kept-bytes.js';
 import { detectHttp1 } from './detect.js';
 import { exchangeToCall, requestFields, type Exchange } from './exchange.js';
 import { MessageParser, type Framing, type HttpMessage, type MessageSink } from './message-parser.js';
@@ -18,6 +19,8 @@ export class Http1Parser implements StreamParser {
   private readonly client: MessageParser;
   private readonly server: MessageParser;
   private readonly stats: Stats;
+  /** Body bytes kept for entries not yet emitted, charged to the memory budget. */
+  private readonly bodies: KeptBytes;
   /** In request order; emitted from the front once both halves are done. */
   private readonly exchanges: Exchange[] = [];
   /** How many exchanges at the front already have their final response. */
@@ -29,8 +32,9 @@ export class Http1Parser implements StreamParser {
   constructor(private readonly ctx: StreamContext) {
     this.stats = ctx.stats;
     const maxBody = ctx.options.maxBody;
-    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream);
-    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream);
+    this.bodies = new KeptBytes(ctx.memory);
+    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream, this.bodies);
+    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream, this.bodies);
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
@@ -59,6 +63,7 @@ export class Http1Parser implements StreamParser {
       this.client.onEnd(ts);
       this.server.onEnd(ts);
       while (this.exchanges.length > 0) this.emitFirst();
+      this.bodies.close();
     } catch (err) {
       this.internalError(err);
     }
@@ -148,7 +153,7 @@ export class Http1Parser implements StreamParser {
   private completeResponse(msg: HttpMessage): void {
     const { role, exchange } = this.current;
     this.current = { role: 'unpaired', exchange: null };
-    if (exchange === null || role === 'interim' || role === 'unpaired') return;
+    if (exchange === null || role === 'interim' || role === 'unpaired') return msg.body.release();
     exchange.responseDone = true;
     if (role === 'upgrade') return this.upgrade(exchange, msg);
     if (role === 'tunnel') {
@@ -162,6 +167,7 @@ export class Http1Parser implements StreamParser {
     const protocol = (ex.request.head.upgrade ?? response.head.headers['upgrade'] ?? 'unknown').trim();
     if (protocol.toLowerCase() === 'h2c') {
       const init = { upgradeRequest: requestFields(ex.request), startMicros: ex.request.startMicros };
+      ex.request.body.release();
       const next = this.ctx.switchTo('http2', init);
       if (next !== null) {
         // Stream 1 of the HTTP/2 connection carries this request's response: http2 emits it.
@@ -202,7 +208,10 @@ export class Http1Parser implements StreamParser {
   private emitFirst(): void {
     const ex = this.exchanges.shift() as Exchange;
     if (this.answered > 0) this.answered--;
-    this.ctx.emit(exchangeToCall(ex));
+    const call = exchangeToCall(ex);
+    ex.request.body.release();
+    ex.response?.body.release();
+    this.ctx.emit(call);
   }
 
   /** A bug of ours must not take the engine down: count it and stop parsing this connection. */

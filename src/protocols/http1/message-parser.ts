@@ -6,6 +6,7 @@
 
 import type { Stats } from '../../stats.js';
 import { BodyCollector } from '../body-collector.js';
+import type { KeptBytes } from '../kept-bytes.js';
 import { ContiguousBytes } from '../contiguous-bytes.js';
 import { parseFields, parseHead, type MessageHead } from './head.js';
 import { CR, LF, MAX_START_LINE, matchRequestLine, matchStatusLine } from './syntax.js';
@@ -77,6 +78,7 @@ export class MessageParser {
     private readonly stats: Stats,
     private readonly maxBody: number,
     midstream: boolean,
+    private readonly kept: KeptBytes | null = null,
   ) {
     this.matchStart = isRequest ? matchRequestLine : matchStatusLine;
     if (midstream) this.state = RESYNC;
@@ -279,7 +281,7 @@ export class MessageParser {
       head,
       startMicros: startTs,
       endMicros: startTs,
-      body: new BodyCollector(this.maxBody, head.contentEncoding, this.stats, 'http1'),
+      body: new BodyCollector(this.maxBody, head.contentEncoding, this.stats, 'http1', this.kept),
       trailers: null,
       incomplete: false,
     };

@@ -7,7 +7,7 @@ import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { GrpcMessageReader } from '../grpc/framing.js';
 import { buildGrpcCall, isGrpcContentType } from '../grpc/call.js';
 import { BodyCollector } from '../body-collector.js';
-import { ByteBudget } from './budget.js';
+import { KeptBytes } from '../kept-bytes.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
 import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
 import { HpackContext, type DecodedBlock } from './hpack.js';
@@ -41,7 +41,8 @@ export class Http2Connection implements StreamParser {
   private readonly discarding: [number, number] = [0, 0];
   /** Header table sizes each side announced in SETTINGS, waiting for the peer's ACK. */
   private readonly pendingTableSizes: [(number | undefined)[], (number | undefined)[]] = [[], []];
-  private readonly budget = new ByteBudget();
+  /** Bodies and messages kept for streams not yet emitted, charged to the memory budget. */
+  private readonly kept: KeptBytes;
   /** Highest stream id seen: frames of lower ids not in `streams` belong to streams already reported. */
   private highestStreamId = 0;
 
@@ -50,6 +51,7 @@ export class Http2Connection implements StreamParser {
     init?: Http2Init,
   ) {
     const midstream = ctx.midstream;
+    this.kept = new KeptBytes(ctx.memory);
     this.hpack = [new HpackContext(!midstream), new HpackContext(!midstream)];
     this.readers = [
       new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface'),
@@ -83,6 +85,7 @@ export class Http2Connection implements StreamParser {
       }
       this.emit(stream, tsMicros);
     }
+    this.kept.close();
   }
 
   private startUpgraded(request: UpgradeRequest, startMicros: number): void {
@@ -307,9 +310,9 @@ export class Http2Connection implements StreamParser {
   }
 
   private payloadFor(stream: H2Stream, half: HalfStream): BodyCollector | GrpcMessageReader {
-    if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.budget, this.ctx.stats);
+    if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.ctx.options.maxBody, this.kept, this.ctx.stats);
     const encoding = fieldValue(half.fields, 'content-encoding') ?? null;
-    return new BodyCollector(this.ctx.options.maxBody, encoding, this.ctx.stats, 'http2', this.budget);
+    return new BodyCollector(this.ctx.options.maxBody, encoding, this.ctx.stats, 'http2', this.kept);
   }
 
   private isGrpc(stream: H2Stream): boolean {
