@@ -83,6 +83,7 @@ export function continuationFlood(path: string, o: { transport: H2Transport; dir
  */
 export function unfinishedBodies(path: string, o: { protocol: 'http1' | 'http2'; transport?: H2Transport; spread?: Spread; direction: Direction; count: number; bodyBytes: number }): void {
   const body = Buffer.alloc(o.bodyBytes, 'b');
+  if (o.protocol === 'http2' && o.spread === 'connections') return concurrentH2Bodies(path, o.transport ?? 'prior', o.direction, o.count, body);
   if (o.protocol === 'http2') {
     h2Spread(path, o.transport ?? 'prior', o.spread ?? 'streams', o.count, (conv, id) => {
       if (o.direction === 'request') {
@@ -110,6 +111,27 @@ export function unfinishedBodies(path: string, o: { protocol: 'http1' | 'http2';
   for (let at = 0; at < body.length; at += 16384) {
     const piece = body.subarray(at, Math.min(body.length, at + 16384));
     for (const conv of convs) conv.send(o.direction === 'request' ? 0 : 1, piece);
+  }
+  w.close();
+}
+
+/** One stream on each of `count` connections, all open at once, their bodies interleaved. */
+function concurrentH2Bodies(path: string, transport: H2Transport, direction: Direction, count: number, body: Buffer): void {
+  const w = new PcapWriter(path);
+  const streams: [TcpConversation, number][] = [];
+  for (let c = 0; c < count; c++) {
+    const conv = new TcpConversation(w, client(c), SERVER);
+    const id = startH2(conv, transport);
+    if (direction === 'request') conv.send(0, frame(H2.HEADERS, END_HEADERS, id, requestBlock(`/upload/${id}`)));
+    else {
+      conv.send(0, frame(H2.HEADERS, END_HEADERS | END_STREAM, id, requestBlock(`/download/${id}`)));
+      conv.send(1, frame(H2.HEADERS, END_HEADERS, id, responseBlock()));
+    }
+    streams.push([conv, id]);
+  }
+  for (let at = 0; at < body.length; at += 16384) {
+    const piece = body.subarray(at, Math.min(body.length, at + 16384));
+    for (const [conv, id] of streams) conv.send(direction === 'request' ? 0 : 1, frame(H2.DATA, 0, id, piece));
   }
   w.close();
 }
@@ -149,3 +171,33 @@ function protobufBytesField(size: number): Buffer {
 }
 
 export { END_STREAM };
+
+/**
+ * `commands` pipelined requests with no reply until all are sent (then, if `replies`, every
+ * reply in order): Redis GET k<i> answered v<i>, or HTTP/1.1 GET /k<i> answered with body v<i>.
+ */
+export function pipelined(path: string, o: { protocol: 'redis' | 'http1'; commands: number; replies: boolean; connections?: number }): void {
+  const w = new PcapWriter(path);
+  const server: Endpoint = o.protocol === 'redis' ? { ip: SERVER.ip, port: 6379 } : SERVER;
+  for (let c = 0; c < (o.connections ?? 1); c++) {
+    const conv = new TcpConversation(w, client(c), server);
+    const request = (i: number) => o.protocol === 'redis'
+      ? `*2\r\n$3\r\nGET\r\n$${`k${i}`.length}\r\nk${i}\r\n`
+      : `GET /k${i} HTTP/1.1\r\nHost: svc.test\r\n\r\n`;
+    const reply = (i: number) => o.protocol === 'redis'
+      ? `$${`v${i}`.length}\r\nv${i}\r\n`
+      : `HTTP/1.1 200 OK\r\nContent-Length: ${`v${i}`.length}\r\n\r\nv${i}`;
+    for (const [dir, make] of o.replies ? [[0, request], [1, reply]] as const : [[0, request]] as const) {
+      let batch: string[] = [];
+      for (let i = 0; i < o.commands; i++) {
+        batch.push(make(i));
+        if (batch.length === 500 || i === o.commands - 1) {
+          conv.send(dir, Buffer.from(batch.join(''), 'latin1'));
+          batch = [];
+        }
+      }
+    }
+    conv.fin();
+  }
+  w.close();
+}

@@ -56,6 +56,7 @@ test('metadata, trailers-only errors, gzip messages and schemaless trees', async
   assert.equal(cut.bodySize, cut.size);
   const { entries: whole } = await entriesFromCapture(calls, { maxBody: 256 * 1024 });
   const decoded = (whole as AnyRecord[]).find((e) => e.request.messages[0]?.size > 16384);
+  assert.ok(decoded);
   assert.equal(decoded.request.messages[0].value[2][4].bytes.length, Math.ceil(100_000 / 3) * 4);
 });
 

@@ -5,13 +5,20 @@
 
 import type { Stats } from '../../stats.js';
 import type { Dir, StreamContext, StreamParser, TcpDissector } from '../types.js';
+import type { MemoryAccount } from '../../memory/budget.js';
 import { KeptBytes } from '../kept-bytes.js';
 import { detectHttp1 } from './detect.js';
 import { exchangeToCall, requestFields, type Exchange } from './exchange.js';
 import { MessageParser, type Framing, type HttpMessage, type MessageSink } from './message-parser.js';
 
-/** Requests waiting for their responses; beyond it the oldest is emitted without one. */
+/**
+ * Requests waiting for their responses; beyond it (or when the memory budget says so) the
+ * oldest is emitted without one, and the response that answers it is skipped when it comes,
+ * so that the next responses still pair with their own requests.
+ */
 const MAX_PENDING_EXCHANGES = 1024;
+/** Fixed cost of one pending exchange besides its head's strings. */
+const EXCHANGE_COST = 512;
 
 type ResponseRole = 'paired' | 'interim' | 'unpaired' | 'upgrade' | 'tunnel';
 
@@ -25,6 +32,10 @@ export class Http1Parser implements StreamParser {
   private readonly exchanges: Exchange[] = [];
   /** How many exchanges at the front already have their final response. */
   private answered = 0;
+  /** Responses still to come for requests emitted without them (shed): skipped, in order. */
+  private skipResponses = 0;
+  /** Pending exchanges (their heads), charged to the memory budget; the oldest is shed first. */
+  private readonly pendingMemory: MemoryAccount;
   private mode: 'http' | 'switched' | 'ignored' = 'http';
   private next: StreamParser | null = null;
   private current: { role: ResponseRole; exchange: Exchange | null } = { role: 'unpaired', exchange: null };
@@ -33,6 +44,7 @@ export class Http1Parser implements StreamParser {
     this.stats = ctx.stats;
     const maxBody = ctx.options.maxBody;
     this.bodies = new KeptBytes(ctx.memory);
+    this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memoryBudget'));
     this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream, this.bodies);
     this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream, this.bodies);
   }
@@ -64,6 +76,7 @@ export class Http1Parser implements StreamParser {
       this.server.onEnd(ts);
       while (this.exchanges.length > 0) this.emitFirst();
       this.bodies.close();
+      this.pendingMemory.close();
     } catch (err) {
       this.internalError(err);
     }
@@ -82,11 +95,13 @@ export class Http1Parser implements StreamParser {
 
   private readonly clientSink: MessageSink = {
     begin: (msg) => {
-      if (this.exchanges.length >= MAX_PENDING_EXCHANGES) {
-        this.stats.add('http1.pendingExchangesDropped');
-        this.emitFirst();
+      if (this.exchanges.length >= MAX_PENDING_EXCHANGES) this.shedOldest(1, 'tooManyPending');
+      const cost = exchangeCost(msg);
+      if (!this.pendingMemory.charge(cost)) {
+        this.shedOldest(Number.MAX_SAFE_INTEGER, 'memoryBudget');
+        if (!this.pendingMemory.charge(cost)) this.stats.add('http1.pendingUncharged');
       }
-      this.exchanges.push({ request: msg, requestDone: false, response: null, responseDone: false, upgrade: null });
+      this.exchanges.push({ request: msg, requestDone: false, response: null, responseDone: false, upgrade: null, cost });
       const head = msg.head;
       // Until the server answers, bytes after an Upgrade or CONNECT request may not be HTTP/1.
       if (head.upgrade !== null || head.method === 'CONNECT') this.client.holdAfterThisMessage();
@@ -117,6 +132,14 @@ export class Http1Parser implements StreamParser {
 
   private beginResponse(msg: HttpMessage): Framing {
     const head = msg.head;
+    const status0 = head.status;
+    if (this.skipResponses > 0 && !(status0 >= 100 && status0 < 200 && status0 !== 101)) {
+      // The response of a request already emitted without it (shed): skipped, pairing kept.
+      this.skipResponses -= 1;
+      this.stats.add('http1.responsesSkipped');
+      this.current = { role: 'unpaired', exchange: null };
+      return unpairedFraming(msg);
+    }
     const ex = this.answered < this.exchanges.length ? this.exchanges[this.answered] : null;
     // A response that starts before its supposed request cannot answer it: its request
     // predates the capture (or was lost in a gap).
@@ -205,8 +228,30 @@ export class Http1Parser implements StreamParser {
     }
   }
 
+  /**
+   * Emits the oldest exchanges without their responses until `want` bytes are freed (or one,
+   * for the queue limit). Only exchanges still waiting for a response head are shed; their
+   * responses are skipped when they come.
+   */
+  private shedOldest(want: number, reason: 'tooManyPending' | 'memoryBudget'): void {
+    let freed = 0;
+    while (freed < want && this.exchanges.length > 0) {
+      const first = this.exchanges[0];
+      if (this.answered === 0 && first.requestDone) {
+        first.shed = reason === 'tooManyPending' ? `more than ${MAX_PENDING_EXCHANGES} requests waiting` : 'memory budget';
+        this.skipResponses += 1;
+      } else if (this.answered === 0) {
+        break; // still being sent: nothing older to shed
+      }
+      freed += first.cost;
+      this.stats.add(`http1.exchangesShed.${reason}`);
+      this.emitFirst();
+    }
+  }
+
   private emitFirst(): void {
     const ex = this.exchanges.shift() as Exchange;
+    this.pendingMemory.release(ex.cost);
     if (this.answered > 0) this.answered--;
     const call = exchangeToCall(ex);
     ex.request.body.release();
@@ -220,6 +265,13 @@ export class Http1Parser implements StreamParser {
     this.mode = 'ignored';
     if (process.env.KUBECTL_TAP_DEBUG) console.error('http1:', err);
   }
+}
+
+/** What a pending exchange holds: its request head's strings (UTF-16), and a fixed cost. */
+function exchangeCost(msg: HttpMessage): number {
+  let bytes = EXCHANGE_COST + 2 * msg.head.target.length;
+  for (const name in msg.head.headers) bytes += 2 * (name.length + msg.head.headers[name].length) + 64;
+  return bytes;
 }
 
 /** A response without its request: HEAD is unknown, so no length means no body unless the connection closes. */

@@ -12,7 +12,8 @@ import { FrameReader, type FrameHandler } from './frame-reader.js';
 import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
 import { HpackContext, type DecodedBlock } from './hpack.js';
 import { buildHttpCall } from './http-entry.js';
-import { fieldValue, newStream, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
+import type { MemoryAccount } from '../../memory/budget.js';
+import { fieldValue, newStream, type Fields, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
 
 /** Streams tracked at once per connection; more are counted and not reported. */
 export const MAX_OPEN_STREAMS = 1000;
@@ -43,6 +44,8 @@ export class Http2Connection implements StreamParser {
   private readonly pendingTableSizes: [(number | undefined)[], (number | undefined)[]] = [[], []];
   /** Bodies and messages kept for streams not yet emitted, charged to the memory budget. */
   private readonly kept: KeptBytes;
+  /** Decoded header lists of the open streams, charged to the memory budget. */
+  private readonly headers: MemoryAccount;
   /** Highest stream id seen: frames of lower ids not in `streams` belong to streams already reported. */
   private highestStreamId = 0;
 
@@ -52,6 +55,7 @@ export class Http2Connection implements StreamParser {
   ) {
     const midstream = ctx.midstream;
     this.kept = new KeptBytes(ctx.memory);
+    this.headers = ctx.memory.account('app.headers', (want) => this.shedHeaders(want));
     this.hpack = [new HpackContext(!midstream), new HpackContext(!midstream)];
     this.readers = [
       new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface'),
@@ -86,6 +90,7 @@ export class Http2Connection implements StreamParser {
       this.emit(stream, tsMicros);
     }
     this.kept.close();
+    this.headers.close();
   }
 
   private startUpgraded(request: UpgradeRequest, startMicros: number): void {
@@ -254,11 +259,11 @@ export class Http2Connection implements StreamParser {
       const created = this.createStream(block.streamId, ts);
       if (created === null) return;
       stream = created;
-      setFields(stream.request, list);
+      this.setFields(stream, stream.request, list);
     } else if (stream.request.fields === null && stream.upgradeRequest === undefined) {
-      setFields(stream.request, list);
+      this.setFields(stream, stream.request, list);
     } else {
-      setTrailers(stream.request, list);
+      this.setTrailers(stream, stream.request, list);
     }
     if (block.endStream) stream.request.ended = true;
   }
@@ -275,9 +280,9 @@ export class Http2Connection implements StreamParser {
       const status = fieldValue(list.fields, ':status');
       // 1xx responses are interim (100-continue, 103 early hints): wait for the final one.
       if (status !== undefined && status.length === 3 && status[0] === '1') return;
-      setFields(half, list);
+      this.setFields(stream, half, list);
     } else {
-      setTrailers(half, list);
+      this.setTrailers(stream, half, list);
     }
     if (block.endStream) this.endHalf(1, stream.id, ts);
   }
@@ -286,19 +291,86 @@ export class Http2Connection implements StreamParser {
     const stream = this.createStream(promisedId, ts);
     if (stream === null) return;
     stream.pushed = true;
-    setFields(stream.request, list);
+    this.setFields(stream, stream.request, list);
     stream.request.ended = true;
   }
 
   private createStream(id: number, ts: number): H2Stream | null {
     if (this.streams.size >= MAX_OPEN_STREAMS) {
-      this.ctx.stats.add('http2.streamsDropped');
-      return null;
+      // Shed the oldest: the stream open longest is the least likely to finish (a peer that
+      // opens streams and never ends them), and the new one is reported in its place.
+      const oldest = this.streams.values().next().value as H2Stream;
+      this.ctx.stats.add('http2.streamsShed.tooManyOpen');
+      oldest.error = `given up: more than ${MAX_OPEN_STREAMS} streams open`;
+      oldest.incomplete = true;
+      this.emit(oldest, ts);
     }
     const stream = newStream(id, ts);
     this.streams.set(id, stream);
     if (id > this.highestStreamId) this.highestStreamId = id;
     return stream;
+  }
+
+  /** The first header block of a half (its fields); the list limit's losses are kept with it. */
+  private setFields(stream: H2Stream, half: HalfStream, list: DecodedBlock): void {
+    half.fields = list.fields;
+    half.headersIncomplete = list.incomplete;
+    half.headersDropped += list.droppedFields;
+    this.chargeHeaders(stream, half, list.fields);
+  }
+
+  /** A later block (trailers) of the same half. */
+  private setTrailers(stream: H2Stream, half: HalfStream, list: DecodedBlock): void {
+    half.trailers = list.fields;
+    if (list.incomplete) half.headersIncomplete = true;
+    half.headersDropped += list.droppedFields;
+    this.chargeHeaders(stream, half, list.fields);
+  }
+
+  /**
+   * Decoded header lists are held until the stream is emitted: charged to the budget. When
+   * it refuses, the list keeps its pseudo-header fields only (what the entry needs to pair
+   * and name the call); the rest is counted as dropped, as for the list limit.
+   */
+  private chargeHeaders(stream: H2Stream, half: HalfStream, fields: Fields): void {
+    const bytes = headerListBytes(fields);
+    if (this.headers.charge(bytes)) {
+      stream.headerBytes += bytes;
+      return;
+    }
+    const before = fields.length;
+    const kept = pseudoOnly(fields);
+    fields.length = 0;
+    fields.push(...kept);
+    half.headersDropped += before - kept.length;
+    this.ctx.stats.add('http2.headerFieldsDropped.memoryBudget', before - kept.length);
+    const keptBytes = headerListBytes(fields);
+    if (this.headers.charge(keptBytes)) stream.headerBytes += keptBytes;
+  }
+
+  /** The budget wants header bytes back: the streams holding the largest lists give up their regular fields. */
+  private shedHeaders(want: number): void {
+    const largestFirst = [...this.streams.values()].filter((s) => s.headerBytes > 0).sort((a, b) => b.headerBytes - a.headerBytes);
+    let freed = 0;
+    for (const stream of largestFirst) {
+      if (freed >= want) break;
+      let bytes = 0;
+      for (const half of [stream.request, stream.response]) {
+        for (const fields of [half.fields, half.trailers]) {
+          if (fields === null) continue;
+          const kept = pseudoOnly(fields);
+          half.headersDropped += fields.length - kept.length;
+          this.ctx.stats.add('http2.headerFieldsShed', fields.length - kept.length);
+          fields.length = 0;
+          fields.push(...kept);
+          bytes += headerListBytes(fields);
+        }
+      }
+      const released = stream.headerBytes - bytes;
+      freed += released;
+      this.headers.release(released);
+      stream.headerBytes = bytes;
+    }
   }
 
   private onDataPiece(dir: Dir, streamId: number, piece: Buffer): void {
@@ -393,6 +465,8 @@ export class Http2Connection implements StreamParser {
 
   private emit(stream: H2Stream, ts: number): void {
     this.streams.delete(stream.id);
+    this.headers.release(stream.headerBytes);
+    stream.headerBytes = 0;
     for (const half of [stream.request, stream.response]) {
       if (half.payload instanceof GrpcMessageReader) half.payload.end();
     }
@@ -403,18 +477,15 @@ export class Http2Connection implements StreamParser {
   }
 }
 
-/** The first header block of a half (its fields); the list limit's losses are kept with it. */
-function setFields(half: HalfStream, list: DecodedBlock): void {
-  half.fields = list.fields;
-  half.headersIncomplete = list.incomplete;
-  half.headersDropped += list.droppedFields;
+/** Bytes a decoded list holds: its strings, and a fixed cost per field (RFC 9113's 32, rounded up for the pair arrays). */
+function headerListBytes(fields: Fields): number {
+  let bytes = 0;
+  for (const [name, value] of fields) bytes += name.length + value.length + 64;
+  return bytes;
 }
 
-/** A later block (trailers) of the same half. */
-function setTrailers(half: HalfStream, list: DecodedBlock): void {
-  half.trailers = list.fields;
-  if (list.incomplete) half.headersIncomplete = true;
-  half.headersDropped += list.droppedFields;
+function pseudoOnly(fields: Fields): Fields {
+  return fields.filter(([name]) => name.charCodeAt(0) === 58); // ':'
 }
 
 /**

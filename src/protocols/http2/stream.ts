@@ -47,6 +47,8 @@ export interface H2Stream {
   /** Why the stream did not complete, when not a reset. */
   error?: string;
   incomplete: boolean;
+  /** Bytes of decoded header lists charged to the memory budget for this stream. */
+  headerBytes: number;
 }
 
 export function newHalf(): HalfStream {
@@ -54,7 +56,7 @@ export function newHalf(): HalfStream {
 }
 
 export function newStream(id: number, startMicros: number): H2Stream {
-  return { id, startMicros, request: newHalf(), response: newHalf(), pushed: false, grpc: null, incomplete: false };
+  return { id, startMicros, request: newHalf(), response: newHalf(), pushed: false, grpc: null, incomplete: false, headerBytes: 0 };
 }
 
 /** A pseudo or regular header's value (first occurrence). */
