@@ -201,3 +201,113 @@ export function pipelined(path: string, o: { protocol: 'redis' | 'http1'; comman
   }
   w.close();
 }
+
+/**
+ * TLS handshakes whose ClientHello is `helloBytes` long (a padding extension, RFC 7685, fills
+ * it) and cut into handshake records of `recordBytes` each (down to 1), then a ServerHello,
+ * ChangeCipherSpec and some encrypted-looking application data.
+ */
+export function tlsHandshakes(path: string, o: { connections: number; helloBytes: number; recordBytes: number; mss?: number }): void {
+  const w = new PcapWriter(path);
+  for (let c = 0; c < o.connections; c++) {
+    const conv = new TcpConversation(w, client(c), { ip: SERVER.ip, port: 8443 });
+    conv.send(0, records(22, 0x0301, clientHello(`host-${c}.svc.test`, o.helloBytes), o.recordBytes), o.mss);
+    conv.send(1, Buffer.concat([records(22, 0x0303, serverHello(), 16384), Buffer.from([20, 3, 3, 0, 1, 1]), records(23, 0x0303, Buffer.alloc(300, 7), 16384)]));
+    conv.send(0, Buffer.concat([Buffer.from([20, 3, 3, 0, 1, 1]), records(23, 0x0303, Buffer.alloc(200, 9), 16384)]));
+    conv.fin();
+  }
+  w.close();
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+function handshake(type: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head[0] = type;
+  head.writeUIntBE(body.length, 1, 3);
+  return Buffer.concat([head, body]);
+}
+
+function records(type: number, version: number, bytes: Buffer, size: number): Buffer {
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    const piece = bytes.subarray(at, Math.min(bytes.length, at + size));
+    out.push(Buffer.from([type, version >> 8, version & 0xff]), u16(piece.length), piece);
+  }
+  return Buffer.concat(out);
+}
+
+function extension(type: number, body: Buffer): Buffer {
+  return Buffer.concat([u16(type), u16(body.length), body]);
+}
+
+function clientHello(sni: string, total: number): Buffer {
+  const name = Buffer.from(sni, 'latin1');
+  const serverName = extension(0, Buffer.concat([u16(name.length + 3), Buffer.from([0]), u16(name.length), name]));
+  const versions = extension(43, Buffer.from([2, 3, 4]));
+  const fixed = Buffer.concat([u16(0x0303), Buffer.alloc(32, 1), Buffer.from([32]), Buffer.alloc(32, 2), u16(4), u16(0x1301), u16(0x1302), Buffer.from([1, 0])]);
+  // handshake header (4) + fixed + extensions length (2) + the extensions = total
+  const padLength = Math.max(0, total - 4 - fixed.length - 2 - serverName.length - versions.length - 4);
+  const padding = extension(21, Buffer.alloc(padLength));
+  const extensions = Buffer.concat([serverName, versions, padding]);
+  return handshake(1, Buffer.concat([fixed, u16(extensions.length), extensions]));
+}
+
+function serverHello(): Buffer {
+  const extensions = extension(43, u16(0x0304));
+  return handshake(2, Buffer.concat([u16(0x0303), Buffer.alloc(32, 3), Buffer.from([32]), Buffer.alloc(32, 2), u16(0x1302), Buffer.from([0]), u16(extensions.length), extensions]));
+}
+
+/**
+ * Kafka producers whose first request (a valid Produce v2, one magic-1 message) carries
+ * `produceBytes` of value, answered, then a small Produce, answered; with or without the
+ * connection's handshake in the capture.
+ */
+export function kafkaLargeFirstRequest(path: string, o: { connections: number; produceBytes: number; handshake: boolean }): void {
+  const w = new PcapWriter(path);
+  for (let c = 0; c < o.connections; c++) {
+    const conv = new TcpConversation(w, client(c), { ip: SERVER.ip, port: 9092 }, o.handshake);
+    conv.send(0, kafkaProduce(1, o.produceBytes));
+    conv.send(1, kafkaProduceResponse(1));
+    conv.send(0, kafkaProduce(2, 100));
+    conv.send(1, kafkaProduceResponse(2));
+    conv.fin();
+  }
+  w.close();
+}
+
+function i16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeInt16BE(n);
+  return b;
+}
+
+function i32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+}
+
+function kstr(s: string): Buffer {
+  return Buffer.concat([i16(s.length), Buffer.from(s, 'latin1')]);
+}
+
+function sized(body: Buffer): Buffer {
+  return Buffer.concat([i32(body.length), body]);
+}
+
+function kafkaProduce(correlationId: number, valueBytes: number): Buffer {
+  const message = Buffer.concat([i32(0), Buffer.from([1, 0]), Buffer.alloc(8), i32(-1), sized(Buffer.alloc(valueBytes, 'k'))]);
+  const set = Buffer.concat([Buffer.alloc(8), sized(message)]);
+  const body = Buffer.concat([i16(0), i16(2), i32(correlationId), kstr('producer-1'), i16(1), i32(30_000),
+    i32(1), kstr('events'), i32(1), i32(0), sized(set)]);
+  return sized(body);
+}
+
+function kafkaProduceResponse(correlationId: number): Buffer {
+  return sized(Buffer.concat([i32(correlationId), i32(1), kstr('events'), i32(1), i32(0), i16(0), Buffer.alloc(8), Buffer.alloc(8, 0xff), i32(0)]));
+}

@@ -93,6 +93,9 @@ export function findRequestBoundary(buf: Buffer): number {
     if (h === null || h === 'more') continue;
     const next = off + 4 + h.size;
     if (next === buf.length) return off;
+    // A request larger than what is here, starting right where the bytes start (segments
+    // begin at message boundaries): its size must not decide whether it is found.
+    if (off === 0 && next > buf.length) return off;
     if (next < buf.length - 14) {
       const n = requestHeaderAt(buf, next);
       if (n !== null && n !== 'more') return off;

@@ -10,8 +10,15 @@ import { alertName, versionName } from './names.js';
 const recordHeader = 5;
 /** TLSCiphertext may be 2^14 + 2048 bytes; anything longer is not TLS. */
 const maxRecord = 16384 + 2048;
-/** Largest handshake message we assemble (hellos with big key shares stay far below). */
-const maxHandshake = 64 * 1024;
+/**
+ * Largest handshake message we assemble: what a ClientHello's own length fields allow
+ * (version 2, random 32, session id 1+32, cipher suites 2+65534, compression 1+255,
+ * extensions 2+65535; RFC 8446 section 4.1.2). Post-quantum key shares and padding make
+ * hellos of tens of KB, spread over several records; a ServerHello is smaller still.
+ */
+const maxHandshake = 2 + 32 + 33 + 65536 + 256 + 65537;
+/** Bytes of a handshake message detection needs: type, 3-byte length, legacy version. */
+const helloPrefix = 6;
 
 const ContentType = { ChangeCipherSpec: 20, Alert: 21, Handshake: 22, ApplicationData: 23 } as const;
 
@@ -135,16 +142,33 @@ export class TlsParser implements StreamParser {
   }
 }
 
+/**
+ * A ClientHello opens the connection: handshake records (TLS 1.0-1.3 record versions) whose
+ * fragments, joined, begin with msg_type 1, a length a ClientHello can have, and a 3.x
+ * legacy version. The hello may be cut into records of any size, down to one byte each
+ * (legal, RFC 8446 section 5.1, and a known way past naive DPI), so the records are walked.
+ */
 export function detectTls(probe: Probe): Verdict {
   const c = probe.client;
-  if (c.length === 0) return probe.server.length > 0 ? 'no' : 'more'; // the client speaks first
-  if (c[0] !== ContentType.Handshake) return 'no';
-  if (c.length >= 2 && c[1] !== 3) return 'no';
-  if (c.length >= 3 && c[2] > 4) return 'no';
-  if (c.length >= 5) {
-    const len = c.readUInt16BE(3);
-    if (len < 4 || len > maxRecord) return 'no';
+  const undecided: Verdict = probe.server.length > 0 ? 'no' : 'more'; // the client speaks first
+  if (c.length === 0) return undecided;
+  const hs: number[] = [];
+  let pos = 0;
+  while (hs.length < helloPrefix) {
+    if (pos >= c.length) return undecided;
+    if (c[pos] !== ContentType.Handshake) return 'no';
+    if (pos + 1 < c.length && c[pos + 1] !== 3) return 'no';
+    if (pos + 2 < c.length && c[pos + 2] > 4) return 'no';
+    if (pos + 5 > c.length) return undecided;
+    const len = c.readUInt16BE(pos + 3);
+    // Zero-length handshake fragments are forbidden (RFC 8446 section 5.1).
+    if (len === 0 || len > maxRecord) return 'no';
+    const end = Math.min(c.length, pos + 5 + len);
+    for (let i = pos + 5; i < end && hs.length < helloPrefix; i++) hs.push(c[i]);
+    pos += 5 + len;
   }
-  if (c.length < 6) return probe.server.length > 0 ? 'no' : 'more';
-  return c[5] === 1 ? 'yes' : 'no';
+  if (hs[0] !== 1) return 'no';
+  const length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
+  if (length < 38 || length > maxHandshake) return 'no';
+  return hs[4] === 3 && hs[5] <= 4 ? 'yes' : 'no';
 }
