@@ -311,3 +311,33 @@ function kafkaProduce(correlationId: number, valueBytes: number): Buffer {
 function kafkaProduceResponse(correlationId: number): Buffer {
   return sized(Buffer.concat([i32(correlationId), i32(1), kstr('events'), i32(1), i32(0), i16(0), Buffer.alloc(8), Buffer.alloc(8, 0xff), i32(0)]));
 }
+
+/**
+ * A gRPC connection the capture joined long after its preface and SETTINGS (no handshake in
+ * the capture, HPACK tables filled before it): `streams` calls already in progress, each
+ * streaming `messages` messages of `size` bytes both ways then ending with trailers, and one
+ * new unary call whose headers reference the (unknown) dynamic table.
+ */
+export function grpcJoinedLate(path: string, o: { streams: number; messages: number; size: number; clientPort?: number }): void {
+  const w = new PcapWriter(path);
+  const conv = new TcpConversation(w, { ...client(0), port: o.clientPort ?? 40000 }, { ip: SERVER.ip, port: 50051 }, false);
+  const message = grpcMessage(protobufBytesField(o.size));
+  for (let m = 0; m < o.messages; m++) {
+    for (let s = 0; s < o.streams; s++) {
+      const id = 2 * s + 1;
+      conv.send(0, dataFrames(id, message, false));
+      conv.send(1, dataFrames(id, message, false));
+    }
+  }
+  for (let s = 0; s < o.streams; s++) {
+    conv.send(0, frame(H2.DATA, END_STREAM, 2 * s + 1));
+    conv.send(1, frame(H2.HEADERS, END_HEADERS | END_STREAM, 2 * s + 1, grpcTrailersBlock()));
+  }
+  // A new call: :method POST, :scheme http static; :path, content-type, te from the dynamic table.
+  const id = 2 * o.streams + 1;
+  conv.send(0, Buffer.concat([frame(H2.HEADERS, END_HEADERS, id, Buffer.concat([indexed(3), indexed(6), indexed(64), indexed(63), indexed(62)])),
+    dataFrames(id, grpcMessage(protobufBytesField(20)), true)]));
+  conv.send(1, Buffer.concat([frame(H2.HEADERS, END_HEADERS, id, Buffer.concat([indexed(8), indexed(62)])),
+    dataFrames(id, grpcMessage(protobufBytesField(30)), false), frame(H2.HEADERS, END_HEADERS | END_STREAM, id, grpcTrailersBlock())]));
+  w.close();
+}

@@ -46,6 +46,8 @@ export class Http2Connection implements StreamParser {
   private readonly kept: KeptBytes;
   /** Decoded header lists of the open streams, charged to the memory budget. */
   private readonly headers: MemoryAccount;
+  /** Joined midstream: ids of the streams last reported, so that their late DATA is not a new stream. */
+  private readonly reported = new Set<number>();
   /** Highest stream id seen: frames of lower ids not in `streams` belong to streams already reported. */
   private highestStreamId = 0;
 
@@ -110,7 +112,7 @@ export class Http2Connection implements StreamParser {
   private handlerFor(dir: Dir): FrameHandler {
     return {
       onFrame: (header, payload, ts) => this.onFrame(dir, header, payload, ts),
-      onDataPiece: (streamId, piece) => this.onDataPiece(dir, streamId, piece),
+      onDataPiece: (streamId, piece, ts) => this.onDataPiece(dir, streamId, piece, ts),
       onDataEnd: (streamId, endStream, ts) => {
         if (this.continuation[dir] !== null) this.abandonBlock(dir);
         this.discarding[dir] = 0;
@@ -276,7 +278,14 @@ export class Http2Connection implements StreamParser {
       return;
     }
     const half = stream.response;
-    if (half.fields === null) {
+    if (stream.joinedLate && (half.payload !== null || block.endStream) && fieldValue(list.fields, ':status') === undefined) {
+      // The response's headers came before the capture: this block is its trailers.
+      if (half.fields === null) {
+        half.fields = [];
+        half.headersIncomplete = true;
+      }
+      this.setTrailers(stream, half, list);
+    } else if (half.fields === null) {
       const status = fieldValue(list.fields, ':status');
       // 1xx responses are interim (100-continue, 103 early hints): wait for the final one.
       if (status !== undefined && status.length === 3 && status[0] === '1') return;
@@ -295,7 +304,12 @@ export class Http2Connection implements StreamParser {
     stream.request.ended = true;
   }
 
-  private createStream(id: number, ts: number): H2Stream | null {
+  private remember(id: number): void {
+    this.reported.add(id);
+    if (this.reported.size > REMEMBERED_STREAMS) this.reported.delete(this.reported.values().next().value as number);
+  }
+
+  private createStream(id: number, ts: number): H2Stream {
     if (this.streams.size >= MAX_OPEN_STREAMS) {
       // Shed the oldest: the stream open longest is the least likely to finish (a peer that
       // opens streams and never ends them), and the new one is reported in its place.
@@ -373,15 +387,41 @@ export class Http2Connection implements StreamParser {
     }
   }
 
-  private onDataPiece(dir: Dir, streamId: number, piece: Buffer): void {
-    const stream = this.streams.get(streamId);
-    if (stream === undefined) return;
+  private onDataPiece(dir: Dir, streamId: number, piece: Buffer, ts: number): void {
+    let stream = this.streams.get(streamId);
+    if (stream === undefined) {
+      // Joined mid-connection, DATA of a stream we never saw open began before the capture:
+      // report it (its headers unknown) rather than nothing. Streams already reported here
+      // are remembered so that their late frames do not come back as new ones.
+      if (!this.ctx.midstream || this.reported.has(streamId)) return;
+      stream = this.joinLate(streamId, piece, ts);
+    }
     const half = dir === 0 ? stream.request : stream.response;
-    if (half.payload === null) half.payload = this.payloadFor(stream, half);
+    if (half.fields === null && stream.joinedLate) {
+      half.fields = [];
+      half.headersIncomplete = true;
+    }
+    if (half.payload === null) half.payload = this.payloadFor(stream, half, piece);
     half.payload.push(piece);
   }
 
-  private payloadFor(stream: H2Stream, half: HalfStream): BodyCollector | GrpcMessageReader {
+  private joinLate(streamId: number, firstPiece: Buffer, ts: number): H2Stream {
+    const stream = this.createStream(streamId, ts);
+    stream.joinedLate = true;
+    stream.incomplete = true;
+    stream.request.fields = [];
+    stream.request.headersIncomplete = true;
+    stream.grpc = looksLikeGrpcMessage(firstPiece);
+    this.ctx.stats.add('http2.streamsJoinedLate');
+    return stream;
+  }
+
+  private payloadFor(stream: H2Stream, half: HalfStream, firstPiece: Buffer): BodyCollector | GrpcMessageReader {
+    // Headers lost to an unknown HPACK table leave the content-type unknown: gRPC's message
+    // framing in the first DATA says it instead.
+    if (stream.grpc === null && half.headersIncomplete && fieldValue(stream.request.fields, 'content-type') === undefined) {
+      if (looksLikeGrpcMessage(firstPiece)) stream.grpc = true;
+    }
     if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.ctx.options.maxBody, this.kept, this.ctx.stats);
     const encoding = fieldValue(half.fields, 'content-encoding') ?? null;
     return new BodyCollector(this.ctx.options.maxBody, encoding, this.ctx.stats, 'http2', this.kept);
@@ -465,6 +505,7 @@ export class Http2Connection implements StreamParser {
 
   private emit(stream: H2Stream, ts: number): void {
     this.streams.delete(stream.id);
+    if (this.ctx.midstream) this.remember(stream.id);
     this.headers.release(stream.headerBytes);
     stream.headerBytes = 0;
     for (const half of [stream.request, stream.response]) {
@@ -475,6 +516,17 @@ export class Http2Connection implements StreamParser {
     for (const half of [stream.request, stream.response]) half.payload?.release();
     this.ctx.emit(call);
   }
+}
+
+/** Stream ids remembered as reported (a bounded window: older ones are forgotten first). */
+const REMEMBERED_STREAMS = 1024;
+
+/**
+ * Whether a DATA payload starts like a gRPC message: a compressed flag of 0 or 1 and a length
+ * gRPC would send (its default limit is 4 MiB; allow more), as when a stream's headers are unknown.
+ */
+function looksLikeGrpcMessage(piece: Buffer): boolean {
+  return piece.length >= 5 && piece[0] <= 1 && piece.readUInt32BE(1) <= 64 * 1024 * 1024;
 }
 
 /** Bytes a decoded list holds: its strings, and a fixed cost per field (RFC 9113's 32, rounded up for the pair arrays). */

@@ -47,6 +47,8 @@ export interface H2Stream {
   /** Why the stream did not complete, when not a reset. */
   error?: string;
   incomplete: boolean;
+  /** Its first frames came before the capture (joined midstream): headers unknown. */
+  joinedLate?: true;
   /** Bytes of decoded header lists charged to the memory budget for this stream. */
   headerBytes: number;
 }
