@@ -44,8 +44,8 @@ export class Engine {
     const emit = (call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }) =>
       this.emit(call, client, server);
     this.memory = new MemoryBudget(options.memoryBudget, this.stats);
-    this.decoder = new PacketDecoder(this.stats);
-    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit, this.memory), this.stats, tcpLimits);
+    this.decoder = new PacketDecoder(this.stats, {}, this.memory);
+    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit, this.memory), this.stats, tcpLimits, this.memory);
     this.udp = new UdpFlows(options, this.stats, emit, {}, this.memory);
   }
 
