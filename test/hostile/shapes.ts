@@ -341,3 +341,36 @@ export function grpcJoinedLate(path: string, o: { streams: number; messages: num
     dataFrames(id, grpcMessage(protobufBytesField(30)), false), frame(H2.HEADERS, END_HEADERS | END_STREAM, id, grpcTrailersBlock())]));
   w.close();
 }
+
+/**
+ * `connections` connections each left holding an unfinished message of about `bytes`: an
+ * HTTP/1 head without its end, a Redis array whose elements keep coming, a Kafka frame (after
+ * one small answered Produce) announced larger than what is sent, a TLS ClientHello cut short.
+ */
+export function partialMessages(path: string, o: { protocol: 'http1' | 'redis' | 'kafka' | 'tls'; connections: number; bytes: number }): void {
+  const w = new PcapWriter(path);
+  const port = { http1: 8080, redis: 6379, kafka: 9092, tls: 8443 }[o.protocol];
+  const convs: TcpConversation[] = [];
+  for (let c = 0; c < o.connections; c++) {
+    const conv = new TcpConversation(w, client(c), { ip: SERVER.ip, port });
+    if (o.protocol === 'http1') conv.send(0, Buffer.from('GET /partial HTTP/1.1\r\nHost: svc.test\r\nX-Long: ', 'latin1'));
+    if (o.protocol === 'redis') conv.send(0, Buffer.from(`*${o.bytes}\r\n`, 'latin1'));
+    if (o.protocol === 'kafka') {
+      conv.send(0, kafkaProduce(1, 100));
+      conv.send(1, kafkaProduceResponse(1));
+      conv.send(0, kafkaProduce(2, o.bytes * 4).subarray(0, 1000));
+    }
+    convs.push(conv);
+  }
+  const hello = records(22, 0x0301, clientHello('partial.svc.test', Math.min(o.bytes * 2, 65_000)), 16384).subarray(0, o.bytes);
+  for (let at = 0; at < o.bytes; at += 4096) {
+    const n = Math.min(4096, o.bytes - at);
+    for (const conv of convs) {
+      if (o.protocol === 'http1') conv.send(0, Buffer.alloc(n, 'a'));
+      else if (o.protocol === 'redis') conv.send(0, Buffer.from('$1\r\na\r\n'.repeat(Math.ceil(n / 7)), 'latin1'));
+      else if (o.protocol === 'kafka') conv.send(0, Buffer.alloc(n, 'k'));
+      else conv.send(0, hello.subarray(at, at + n));
+    }
+  }
+  w.close();
+}

@@ -36,6 +36,10 @@ export class Http1Parser implements StreamParser {
   private skipResponses = 0;
   /** Pending exchanges (their heads), charged to the memory budget; the oldest is shed first. */
   private readonly pendingMemory: MemoryAccount;
+  /** Unfinished heads and chunk lines of both directions, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  /** Inside onData: buffers in use are not shed (the budget moves on). */
+  private busy = false;
   private mode: 'http' | 'switched' | 'ignored' = 'http';
   private next: StreamParser | null = null;
   private current: { role: ResponseRole; exchange: Exchange | null } = { role: 'unpaired', exchange: null };
@@ -45,18 +49,28 @@ export class Http1Parser implements StreamParser {
     const maxBody = ctx.options.maxBody;
     this.bodies = new KeptBytes(ctx.memory);
     this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memoryBudget'));
-    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream, this.bodies);
-    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream, this.bodies);
+    this.buffers = ctx.memory.account('app.buffers', () => this.shedBuffer());
+    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream, this.bodies, this.buffers);
+    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream, this.bodies, this.buffers);
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
+    this.busy = true;
     try {
       if (this.mode === 'http') (dir === 0 ? this.client : this.server).onData(data, ts);
       else if (this.mode === 'switched') this.next?.onData(dir, data, ts);
       else this.stats.add('http1.upgradedBytesIgnored', data.length);
     } catch (err) {
       this.internalError(err);
+    } finally {
+      this.busy = false;
     }
+  }
+
+  /** The budget wants buffer bytes back: the direction holding more drops its unfinished head. */
+  private shedBuffer(): void {
+    if (this.busy || this.mode !== 'http') return;
+    (this.client.buffered >= this.server.buffered ? this.client : this.server).shedBuffer();
   }
 
   onGap(dir: Dir, missing: number, ts: number): void {
@@ -75,10 +89,13 @@ export class Http1Parser implements StreamParser {
       this.client.onEnd(ts);
       this.server.onEnd(ts);
       while (this.exchanges.length > 0) this.emitFirst();
-      this.bodies.close();
-      this.pendingMemory.close();
     } catch (err) {
       this.internalError(err);
+    } finally {
+      // Whatever is still charged goes with the connection.
+      this.bodies.close();
+      this.pendingMemory.close();
+      this.buffers.close();
     }
   }
 

@@ -55,6 +55,10 @@ export class RedisSession implements StreamParser {
   private skipReplies = 0;
   /** Pending requests, charged to the memory budget; the oldest is shed first. */
   private readonly pendingMemory: MemoryAccount;
+  private readonly buffers: MemoryAccount;
+  private lastTs = 0;
+  /** Inside onData: the buffers are in use and are not shed (the budget moves on). */
+  private busy = false;
   /** Pairing after a gap may be off until the connection is quiet again. */
   private afterGap: boolean;
   private inMulti = false;
@@ -64,19 +68,25 @@ export class RedisSession implements StreamParser {
   private cutting = false;
 
   constructor(private readonly ctx: StreamContext) {
-    this.client = { queue: new ContiguousBytes(), scanner: new RespScanner(true), resync: ctx.midstream, skip: 0 };
-    this.server = { queue: new ContiguousBytes(), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
+    // Unfinished messages are charged to the memory budget; when it wants them back, the
+    // side holding more loses its unfinished bytes as after a gap.
+    this.buffers = ctx.memory.account('app.buffers', () => this.shedBuffer());
+    this.client = { queue: new ContiguousBytes(1024 * 1024, this.buffers), scanner: new RespScanner(true), resync: ctx.midstream, skip: 0 };
+    this.server = { queue: new ContiguousBytes(1024 * 1024, this.buffers), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
     this.afterGap = ctx.midstream;
     this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memory budget'));
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    this.busy = true;
     try {
       this.read(dir === 0 ? this.client : this.server, data, tsMicros);
     } catch (err) {
       // Only a bug gets here: keep the engine alive, count it, start over on this side.
       this.ctx.stats.add('redis.internalError');
       this.lose(dir === 0 ? this.client : this.server, tsMicros);
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -88,6 +98,9 @@ export class RedisSession implements StreamParser {
   onEnd(tsMicros: number): void {
     this.flushPending(tsMicros, 'connection closed before the reply');
     this.pendingMemory.close();
+    this.client.queue.release();
+    this.server.queue.release();
+    this.buffers.close();
   }
 
   /**
@@ -103,6 +116,15 @@ export class RedisSession implements StreamParser {
     side.skip = 0;
     this.afterGap = true;
     if (side === this.server) this.flushPending(tsMicros, undefined);
+  }
+
+  /** The budget wants buffer bytes back: the side holding more drops its unfinished message. */
+  private shedBuffer(): void {
+    if (this.busy) return;
+    const side = this.client.queue.length >= this.server.queue.length ? this.client : this.server;
+    this.ctx.stats.add('redis.bytesShed.memoryBudget', side.queue.length);
+    this.lose(side, this.lastTs);
+    side.queue.release();
   }
 
   private flushPending(tsMicros: number, error: string | undefined): void {
@@ -145,7 +167,13 @@ export class RedisSession implements StreamParser {
       this.ctx.stats.add('redis.resynced');
     }
     const q = side.queue;
-    q.push(data);
+    this.lastTs = ts;
+    if (!q.push(data)) {
+      // The budget refused room for this message: it is lost, as after a gap.
+      this.ctx.stats.add('redis.bytesDropped.memoryBudget', q.length + data.length);
+      this.lose(side, ts);
+      return;
+    }
     while (q.length > 0) {
       const buf = q.bytes;
       if (side.resync) {

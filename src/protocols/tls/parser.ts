@@ -2,6 +2,7 @@
 // direction (a ClientHello may span records and segments), read the ClientHello and the
 // ServerHello, emit one entry, then ignore the rest of the connection (counting its bytes).
 import type { Call } from '../../entry.js';
+import type { MemoryAccount } from '../../memory/budget.js';
 import { ByteQueue } from '../byte-queue.js';
 import type { Dir, Probe, StreamContext, StreamParser, Verdict } from '../types.js';
 import { parseClientHello, parseServerHello, type ClientHello } from './hello.js';
@@ -23,8 +24,12 @@ const helloPrefix = 6;
 const ContentType = { ChangeCipherSpec: 20, Alert: 21, Handshake: 22, ApplicationData: 23 } as const;
 
 export class TlsParser implements StreamParser {
-  private readonly records: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
-  private readonly handshake: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
+  /** Records and handshake messages being assembled, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  private readonly records: [ByteQueue, ByteQueue];
+  private readonly handshake: [ByteQueue, ByteQueue];
+  private busy = false;
+  private lastTs = 0;
   private hello: ClientHello | null = null;
   private helloMicros = 0;
   private recordVersion = '';
@@ -33,12 +38,37 @@ export class TlsParser implements StreamParser {
 
   constructor(private readonly ctx: StreamContext) {
     if (ctx.midstream) this.done = true; // the handshake is behind us
+    this.buffers = ctx.memory.account('app.buffers', () => {
+      // The budget wants the bytes back: the handshake is given up on, its entry says so.
+      if (this.busy || this.done) return;
+      this.ctx.stats.add('tls.handshakesShed.memoryBudget');
+      this.incomplete = true;
+      this.finish(this.lastTs, null, 'handshake given up: memory budget');
+      this.ignoreRest();
+    });
+    this.records = [new ByteQueue(this.buffers), new ByteQueue(this.buffers)];
+    this.handshake = [new ByteQueue(this.buffers), new ByteQueue(this.buffers)];
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
     if (this.done) return void this.ctx.stats.add('tls.bytesIgnored', data.length);
+    this.lastTs = tsMicros;
+    this.busy = true;
+    try {
+      this.read(dir, data, tsMicros);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private read(dir: Dir, data: Buffer, tsMicros: number): void {
     const q = this.records[dir];
-    q.push(data);
+    if (!q.push(data)) {
+      this.ctx.stats.add('tls.bytesDropped.memoryBudget', data.length);
+      this.incomplete = true;
+      this.finish(tsMicros, null, 'handshake given up: memory budget');
+      return;
+    }
     while (!this.done && q.length >= recordHeader) {
       const h = q.peek(recordHeader);
       const type = h[0];
@@ -54,11 +84,15 @@ export class TlsParser implements StreamParser {
       this.record(dir, type, fragment, tsMicros);
       q.consume(recordHeader + len);
     }
-    if (this.done) {
-      this.ctx.stats.add('tls.bytesIgnored', this.records[0].length + this.records[1].length);
-      this.records[0].clear();
-      this.records[1].clear();
-    }
+    if (this.done) this.ignoreRest();
+  }
+
+  /** The handshake is over for us: what is still queued is counted as ignored and let go. */
+  private ignoreRest(): void {
+    this.ctx.stats.add('tls.bytesIgnored', this.records[0].length + this.records[1].length);
+    this.records[0].clear();
+    this.records[1].clear();
+    this.buffers.close();
   }
 
   onGap(dir: Dir, _missing: number, tsMicros: number): void {
@@ -71,6 +105,7 @@ export class TlsParser implements StreamParser {
 
   onEnd(tsMicros: number): void {
     if (!this.done) this.finish(tsMicros, null, this.hello ? 'connection ended before the ServerHello' : undefined);
+    this.buffers.close();
   }
 
   private record(dir: Dir, type: number, fragment: Buffer, tsMicros: number): void {
@@ -85,7 +120,12 @@ export class TlsParser implements StreamParser {
       return;
     }
     const hs = this.handshake[dir];
-    hs.push(fragment);
+    if (!hs.push(fragment)) {
+      this.ctx.stats.add('tls.bytesDropped.memoryBudget', fragment.length);
+      this.incomplete = true;
+      this.finish(tsMicros, null, 'handshake given up: memory budget');
+      return;
+    }
     if (hs.length < 4) return;
     const head = hs.peek(4);
     const msgType = head[0];
@@ -115,6 +155,7 @@ export class TlsParser implements StreamParser {
   }
 
   private finish(tsMicros: number, response: Record<string, unknown> | null, error?: string): void {
+    if (this.done) return;
     this.done = true;
     this.handshake[0].clear();
     this.handshake[1].clear();
