@@ -18,6 +18,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 // byte than the others: fewer connections keep it to a few seconds.
 const cases = [
   { protocol: 'http1', connections: 600, bytes: 60 * 1024, counter: 'http1.bytes' },
+  { protocol: 'http2', connections: 300, bytes: 200 * 1024, counter: 'http2.bytes' },
   { protocol: 'redis', connections: 600, bytes: 200 * 1024, counter: 'redis.bytes' },
   { protocol: 'kafka', connections: 150, bytes: 200 * 1024, counter: 'kafka.bytes' },
   { protocol: 'tls', connections: 600, bytes: 60 * 1024, counter: 'tls' },

@@ -347,14 +347,21 @@ export function grpcJoinedLate(path: string, o: { streams: number; messages: num
  * HTTP/1 head without its end, a Redis array whose elements keep coming, a Kafka frame (after
  * one small answered Produce) announced larger than what is sent, a TLS ClientHello cut short.
  */
-export function partialMessages(path: string, o: { protocol: 'http1' | 'redis' | 'kafka' | 'tls'; connections: number; bytes: number }): void {
+export function partialMessages(path: string, o: { protocol: 'http1' | 'http2' | 'redis' | 'kafka' | 'tls'; connections: number; bytes: number }): void {
   const w = new PcapWriter(path);
-  const port = { http1: 8080, redis: 6379, kafka: 9092, tls: 8443 }[o.protocol];
+  const port = { http1: 8080, http2: 8080, redis: 6379, kafka: 9092, tls: 8443 }[o.protocol];
   const convs: TcpConversation[] = [];
   for (let c = 0; c < o.connections; c++) {
     const conv = new TcpConversation(w, client(c), { ip: SERVER.ip, port });
     if (o.protocol === 'http1') conv.send(0, Buffer.from('GET /partial HTTP/1.1\r\nHost: svc.test\r\nX-Long: ', 'latin1'));
     if (o.protocol === 'redis') conv.send(0, Buffer.from(`*${o.bytes}\r\n`, 'latin1'));
+    if (o.protocol === 'http2') {
+      startH2(conv, 'prior');
+      // A HEADERS frame announced at 1,000,000 bytes (a server may allow 16 MiB frames).
+      const head = frame(H2.HEADERS, END_HEADERS, 1, Buffer.alloc(0));
+      head.writeUIntBE(1_000_000, 0, 3);
+      conv.send(0, head);
+    }
     if (o.protocol === 'kafka') {
       conv.send(0, kafkaProduce(1, 100));
       conv.send(1, kafkaProduceResponse(1));
@@ -369,6 +376,7 @@ export function partialMessages(path: string, o: { protocol: 'http1' | 'redis' |
       if (o.protocol === 'http1') conv.send(0, Buffer.alloc(n, 'a'));
       else if (o.protocol === 'redis') conv.send(0, Buffer.from('$1\r\na\r\n'.repeat(Math.ceil(n / 7)), 'latin1'));
       else if (o.protocol === 'kafka') conv.send(0, Buffer.alloc(n, 'k'));
+      else if (o.protocol === 'http2') conv.send(0, Buffer.alloc(n, 0x82));
       else conv.send(0, hello.subarray(at, at + n));
     }
   }

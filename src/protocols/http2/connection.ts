@@ -7,7 +7,7 @@ import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { GrpcMessageReader } from '../grpc/framing.js';
 import { buildGrpcCall, isGrpcContentType } from '../grpc/call.js';
 import { BodyCollector } from '../body-collector.js';
-import { KeptBytes } from '../kept-bytes.js';
+import { CHUNK_COST, KeptBytes } from '../kept-bytes.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
 import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
 import { HpackContext, type DecodedBlock } from './hpack.js';
@@ -31,6 +31,8 @@ interface PendingBlock {
   promisedId: number;
   chunks: Buffer[];
   size: number;
+  /** Bytes charged to the memory budget for the chunks. */
+  charged: number;
 }
 
 export class Http2Connection implements StreamParser {
@@ -44,8 +46,13 @@ export class Http2Connection implements StreamParser {
   private readonly pendingTableSizes: [(number | undefined)[], (number | undefined)[]] = [[], []];
   /** Bodies and messages kept for streams not yet emitted, charged to the memory budget. */
   private readonly kept: KeptBytes;
-  /** Decoded header lists of the open streams, charged to the memory budget. */
+  /** Decoded header lists of the open streams (and header blocks being assembled), charged to the memory budget. */
   private readonly headers: MemoryAccount;
+  /** Unfinished frames of both directions, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  /** Inside onData: buffers in use are not shed (the budget moves on). */
+  private busy = false;
+  private lastTs = 0;
   /** Joined midstream: ids of the streams last reported, so that their late DATA is not a new stream. */
   private readonly reported = new Set<number>();
   /** Highest stream id seen: frames of lower ids not in `streams` belong to streams already reported. */
@@ -59,20 +66,28 @@ export class Http2Connection implements StreamParser {
     this.kept = new KeptBytes(ctx.memory);
     this.headers = ctx.memory.account('app.headers', (want) => this.shedHeaders(want));
     this.hpack = [new HpackContext(!midstream), new HpackContext(!midstream)];
+    this.buffers = ctx.memory.account('app.buffers', () => {
+      if (this.busy) return;
+      (this.readers[0].buffered >= this.readers[1].buffered ? this.readers[0] : this.readers[1]).shed(this.lastTs);
+    });
     this.readers = [
-      new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface'),
-      new FrameReader(this.handlerFor(1), ctx.stats, midstream ? 'resync' : 'frames'),
+      new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface', this.buffers),
+      new FrameReader(this.handlerFor(1), ctx.stats, midstream ? 'resync' : 'frames', this.buffers),
     ];
     if (init?.upgradeRequest !== undefined) this.startUpgraded(init.upgradeRequest, init.startMicros ?? 0);
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    this.busy = true;
+    this.lastTs = tsMicros;
     try {
       this.readers[dir].push(data, tsMicros);
     } catch (err) {
       // Our own invariant broke on odd input: count it, and resynchronise this direction.
       this.ctx.stats.add('http2.internalErrors');
       this.readers[dir].gap(Number.MAX_SAFE_INTEGER, tsMicros);
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -91,8 +106,10 @@ export class Http2Connection implements StreamParser {
       }
       this.emit(stream, tsMicros);
     }
+    for (const dir of [0, 1] as const) this.dropBlock(dir);
     this.kept.close();
     this.headers.close();
+    this.buffers.close();
   }
 
   private startUpgraded(request: UpgradeRequest, startMicros: number): void {
@@ -179,12 +196,20 @@ export class Http2Connection implements StreamParser {
       promisedId,
       chunks: [fragment],
       size: fragment.length,
+      charged: 0,
     };
     if ((header.flags & Flag.EndHeaders) !== 0) {
       this.onHeaderBlock(dir, block, fragment, ts);
       return;
     }
     // The fragment is only valid during this call: keep a copy until END_HEADERS.
+    if (!this.headers.charge(fragment.length + CHUNK_COST)) {
+      this.ctx.stats.add('http2.headerBytesDropped.memoryBudget', fragment.length);
+      this.hpack[dir].distrust();
+      this.discarding[dir] = header.streamId;
+      return;
+    }
+    block.charged = fragment.length + CHUNK_COST;
     block.chunks = [Buffer.from(fragment)];
     this.continuation[dir] = block;
   }
@@ -214,9 +239,18 @@ export class Http2Connection implements StreamParser {
       if ((header.flags & Flag.EndHeaders) === 0) this.discarding[dir] = header.streamId;
       return;
     }
-    if (payload.length > 0) block.chunks.push(Buffer.from(payload));
+    if (payload.length > 0) {
+      if (!this.headers.charge(payload.length + CHUNK_COST)) {
+        this.ctx.stats.add('http2.headerBytesDropped.memoryBudget', block.size);
+        this.abandonBlock(dir);
+        if ((header.flags & Flag.EndHeaders) === 0) this.discarding[dir] = header.streamId;
+        return;
+      }
+      block.charged += payload.length + CHUNK_COST;
+      block.chunks.push(Buffer.from(payload));
+    }
     if ((header.flags & Flag.EndHeaders) !== 0) {
-      this.continuation[dir] = null;
+      this.dropBlock(dir);
       this.onHeaderBlock(dir, block, Buffer.concat(block.chunks), ts);
     }
   }
@@ -224,9 +258,18 @@ export class Http2Connection implements StreamParser {
   /** A header block we will never see whole: the HPACK table of that direction is unknown now. */
   private abandonBlock(dir: Dir): void {
     const block = this.continuation[dir];
-    this.continuation[dir] = null;
+    this.dropBlock(dir);
     this.hpack[dir].distrust();
     if (block !== null) this.markIncomplete(dir, block.streamId);
+  }
+
+  /** Lets go of the header block being assembled in `dir`, if any, and of its charge. */
+  private dropBlock(dir: Dir): void {
+    const block = this.continuation[dir];
+    if (block === null) return;
+    this.continuation[dir] = null;
+    this.headers.release(block.charged);
+    block.charged = 0;
   }
 
   private onHeaderBlock(dir: Dir, block: PendingBlock, bytes: Buffer, ts: number): void {
@@ -484,7 +527,7 @@ export class Http2Connection implements StreamParser {
 
   private onLost(dir: Dir, streamId: number, headerBlockLost: boolean): void {
     if (headerBlockLost) {
-      this.continuation[dir] = null;
+      this.dropBlock(dir);
       this.hpack[dir].distrust();
     }
     if (streamId !== 0) {
