@@ -13,15 +13,16 @@
 // drops the bytes as if lost, and counts).
 
 import type { MemoryAccount } from '../memory/budget.js';
-import { CHUNK_COST } from './kept-bytes.js';
+import { CHUNK_COST, HeldCharge } from './kept-bytes.js';
 
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private total = 0;
-  /** Bytes charged to the account for what is queued now. */
-  private charged = 0;
+  private readonly charge: HeldCharge;
 
-  constructor(private readonly account: MemoryAccount | null = null) {}
+  constructor(account: MemoryAccount | null = null) {
+    this.charge = new HeldCharge(account);
+  }
 
   get length(): number {
     return this.total;
@@ -30,10 +31,7 @@ export class ByteQueue {
   /** Copies `data` in; false (nothing queued) when the memory budget refused it. */
   push(data: Buffer): boolean {
     if (data.length === 0) return true;
-    if (this.account !== null) {
-      if (!this.account.charge(data.length + CHUNK_COST)) return false;
-      this.charged += data.length + CHUNK_COST;
-    }
+    if (!this.charge.grow(data.length + CHUNK_COST)) return false;
     this.chunks.push(Buffer.from(data));
     this.total += data.length;
     return true;
@@ -72,13 +70,7 @@ export class ByteQueue {
     this.settle();
   }
 
-  /** Gives back what is charged beyond what is queued now. */
   private settle(): void {
-    if (this.account === null) return;
-    const now = this.total + this.chunks.length * CHUNK_COST;
-    if (now < this.charged) {
-      this.account.release(this.charged - now);
-      this.charged = now;
-    }
+    this.charge.settle(this.total + this.chunks.length * CHUNK_COST);
   }
 }

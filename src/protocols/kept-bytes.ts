@@ -6,7 +6,7 @@
 // waiting on something: one large body back instead of many small ones cut); a holder that
 // shed says so in its entry and counts the loss under its protocol's name.
 
-import type { MemoryBudget, MemoryKind } from '../memory/budget.js';
+import type { MemoryAccount, MemoryBudget, MemoryKind } from '../memory/budget.js';
 
 /** Fixed cost of one kept chunk besides its bytes: the Buffer object and its backing store. */
 export const CHUNK_COST = 128;
@@ -53,5 +53,29 @@ export class KeptBytes {
       holder.shed();
       this.holders.delete(holder);
     }
+  }
+}
+
+/**
+ * A buffer's charge on an account, kept equal to what the buffer holds: grow() before it
+ * takes more (false: refused, take nothing), settle() after it let some go.
+ */
+export class HeldCharge {
+  private charged = 0;
+
+  constructor(private readonly account: MemoryAccount | null) {}
+
+  grow(n: number): boolean {
+    if (this.account === null) return true;
+    if (!this.account.charge(n)) return false;
+    this.charged += n;
+    return true;
+  }
+
+  /** `now`: what the buffer holds now (its bytes, and CHUNK_COST a piece). */
+  settle(now: number): void {
+    if (this.account === null || now >= this.charged) return;
+    this.account.release(this.charged - now);
+    this.charged = now;
   }
 }

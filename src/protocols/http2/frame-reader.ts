@@ -6,7 +6,7 @@
 
 import type { MemoryAccount } from '../../memory/budget.js';
 import type { Stats } from '../../stats.js';
-import { CHUNK_COST } from '../kept-bytes.js';
+import { CHUNK_COST, HeldCharge } from '../kept-bytes.js';
 import {
   CLIENT_PREFACE,
   FRAME_HEADER_SIZE,
@@ -49,8 +49,8 @@ export class FrameReader {
   private mode: Mode;
   private pending: Buffer[] = [];
   private pendingLength = 0;
-  /** Bytes charged to the account for `pending` (bytes, and CHUNK_COST a piece). */
-  private charged = 0;
+  /** The account's charge for `pending` (its bytes, and CHUNK_COST a piece). */
+  private readonly charge: HeldCharge;
   private header: FrameHeader = { length: 0, type: 0, flags: 0, streamId: 0 };
   /** Data bytes (Data mode) or bytes to skip (Skip mode) left in the current frame. */
   private left = 0;
@@ -64,8 +64,9 @@ export class FrameReader {
     private readonly handler: FrameHandler,
     private readonly stats: Stats,
     start: 'preface' | 'frames' | 'resync',
-    private readonly account: MemoryAccount | null = null,
+    account: MemoryAccount | null = null,
   ) {
+    this.charge = new HeldCharge(account);
     this.mode = start === 'preface' ? Mode.Preface : start === 'frames' ? Mode.Header : Mode.Resync;
   }
 
@@ -279,13 +280,10 @@ export class FrameReader {
   }
 
   private stash(bytes: Buffer): void {
-    if (this.account !== null) {
-      if (!this.account.charge(bytes.length + CHUNK_COST)) {
-        this.stats.add('http2.bytesDropped.memoryBudget', this.pendingLength + bytes.length);
-        this.gap(Number.MAX_SAFE_INTEGER, 0);
-        return;
-      }
-      this.charged += bytes.length + CHUNK_COST;
+    if (!this.charge.grow(bytes.length + CHUNK_COST)) {
+      this.stats.add('http2.bytesDropped.memoryBudget', this.pendingLength + bytes.length);
+      this.gap(Number.MAX_SAFE_INTEGER, 0);
+      return;
     }
     const copy = Buffer.allocUnsafe(bytes.length);
     bytes.copy(copy);
@@ -305,13 +303,7 @@ export class FrameReader {
     this.settle();
   }
 
-  /** Gives back what is charged beyond what is held now. */
   private settle(): void {
-    if (this.account === null) return;
-    const now = this.pendingLength + this.pending.length * CHUNK_COST;
-    if (now < this.charged) {
-      this.account.release(this.charged - now);
-      this.charged = now;
-    }
+    this.charge.settle(this.pendingLength + this.pending.length * CHUNK_COST);
   }
 }
