@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
                 wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq
 
-.PHONY: all deps apt build test fuzz bench demo typecheck clean
+.PHONY: all deps apt build test fuzz bench soak demo typecheck clean
 
 all: build
 
@@ -39,6 +39,10 @@ fuzz: build
 
 bench: build
 	node --import tsx bench/run.ts
+
+# The hostile shapes of issue 8 at full size (minutes): peak RSS per shape, what was shed.
+soak: build
+	node --import tsx test/hostile/soak.ts
 
 demo: build
 	bash scripts/demo.sh
