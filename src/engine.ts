@@ -5,7 +5,7 @@
 import type { Frame } from './capture/frame.js';
 import { PacketDecoder } from './decode/decoder.js';
 import { makeEntry, type Call, type Entry } from './entry.js';
-import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from './memory/budget.js';
+import { chargeableBytes, DEFAULT_MEMORY_BUDGET, MemoryBudget } from './memory/budget.js';
 import { openConnection } from './protocols/dispatch.js';
 import type { EngineOptions } from './protocols/types.js';
 import { UdpFlows } from './protocols/udp-flows.js';
@@ -43,7 +43,7 @@ export class Engine {
   ) {
     const emit = (call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }) =>
       this.emit(call, client, server);
-    this.memory = new MemoryBudget(options.memoryBudget, this.stats);
+    this.memory = new MemoryBudget(chargeableBytes(options.memoryBudget), this.stats);
     this.decoder = new PacketDecoder(this.stats, {}, this.memory);
     this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit, this.memory), this.stats, tcpLimits, this.memory);
     this.udp = new UdpFlows(options, this.stats, emit, {}, this.memory);
