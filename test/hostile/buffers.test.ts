@@ -28,7 +28,7 @@ for (const { protocol, connections, bytes, counter } of cases) {
   test(`${protocol}: ${connections} connections each holding an unfinished ${bytes / 1024} KiB message: the budget sheds the largest, counted`, async () => {
     const path = join(dir, `partial-${protocol}.pcap`);
     partialMessages(path, { protocol, connections, bytes });
-    const run = await readMeasured([path, '--memory-budget', '16MiB', '-o', 'summary']);
+    const run = await readMeasured([path, '--memory-budget', '64MiB', '-o', 'summary']);
     assert.equal(run.code, 0, describeRun(run));
     assert.ok(run.peakRssKb <= RSS_LIMIT_KB, describeRun(run));
     const shed = Object.entries(run.figures).filter(([name]) => name.startsWith(counter) && /Shed|Dropped|shed/.test(name));
