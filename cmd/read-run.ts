@@ -60,6 +60,22 @@ export async function runRead(req: ReadRequest): Promise<void> {
   const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
   const result = await readCapture(input, options, { output, printer, filter });
   if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
+  if (!req.quiet) process.stderr.write(memoryFigures(req.memoryBudget, result.memory, result.stats));
+}
+
+/**
+ * The memory budget's line: the most the engine held against what it may hold (in bytes,
+ * as name=value figures like the others), and records that were odd but read.
+ */
+function memoryFigures(budget: number, memory: { limit: number; peak: number }, stats: Record<string, number>): string {
+  const mib = (n: number) => Math.round(n / 1024 / 1024);
+  const odd = Object.entries(stats).filter(([name]) => /overSnaplen/i.test(name));
+  return (
+    `kubectl tap: memory.peakBytes=${memory.peak} memory.limitBytes=${memory.limit} ` +
+    `(${mib(memory.peak)} of ${mib(memory.limit)} MiB held at most; --memory-budget ${mib(budget)} MiB)` +
+    odd.map(([k, v]) => ` ${k}=${v}`).join('') +
+    '\n'
+  );
 }
 
 /**

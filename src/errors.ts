@@ -15,3 +15,14 @@ export class CaptureFormatError extends Error {
     super(`${message} at byte offset ${offset}`);
   }
 }
+
+/**
+ * Writing the output failed (a full disk, an I/O error; not a reader that left, which ends
+ * output quietly). Says so in its message, so that it is never taken for a capture error.
+ */
+export class OutputError extends Error {
+  override name = 'OutputError';
+  constructor(override readonly cause: NodeJS.ErrnoException) {
+    super(`writing the output failed: ${cause.message}`);
+  }
+}

@@ -4,6 +4,8 @@
 // the previous one are filtered and written (and the output has drained). That bounds
 // memory and keeps entry order.
 // On a truncated or corrupt file, the entries found so far are written before the error.
+// When writing the output fails, reading stops and that failure (an OutputError) is what is
+// reported, never a capture error that stopping early may look like.
 
 import { Readable } from 'node:stream';
 import { readCaptureStream } from './capture/file-reader.js';
@@ -19,6 +21,8 @@ export interface ReadResult {
   entries: number;
   written: number;
   stats: Record<string, number>;
+  /** The memory budget's figures (bytes): what the engine may hold, and the most it held. */
+  memory: { limit: number; peak: number };
 }
 
 export async function readCapture(
@@ -62,16 +66,17 @@ export async function readCapture(
 
   let failure: unknown = null;
   try {
-    await readCaptureStream(Readable.from(gated(input as AsyncIterable<Buffer>), { highWaterMark: 1 }), (frame) =>
-      engine.handleFrame(frame),
-    );
+    const source = Readable.from(gated(input as AsyncIterable<Buffer>), { highWaterMark: 1 });
+    await readCaptureStream(source, (frame) => engine.handleFrame(frame), engine.stats);
   } catch (err) {
     failure = err;
   }
+  if (sink.output.failed) await sink.output.flush(); // throws the OutputError
   engine.finish();
   await drain();
   // Once the reader of our output has gone (`| head`), input stops mid-file on purpose: the
   // capture then looks cut short, which is not an error to report.
   if (failure && !sink.output.isClosed) throw failure;
-  return { frames: engine.stats.get('engine.frames'), entries, written, stats: engine.stats.toJSON() };
+  const memory = { limit: engine.memory.limit, peak: engine.memory.peak };
+  return { frames: engine.stats.get('engine.frames'), entries, written, stats: engine.stats.toJSON(), memory };
 }

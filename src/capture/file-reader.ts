@@ -9,6 +9,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CaptureFormatError } from '../errors.js';
+import type { Stats } from '../stats.js';
 import type { Frame } from './frame.js';
 import { isPcapMagic, PcapParser } from './pcap.js';
 import { isPcapngMagic, PcapngParser } from './pcapng.js';
@@ -24,7 +25,8 @@ const MAGIC_BYTES = 4;
 /** Chunk size for files: big reads keep the per-chunk overhead out of the per-frame cost. */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 
-export async function readCaptureStream(input: NodeJS.ReadableStream | Readable, onFrame: (frame: Frame) => void): Promise<ReadResult> {
+/** `stats`, when given, counts what is odd but readable (capture.recordsOverSnaplen). */
+export async function readCaptureStream(input: NodeJS.ReadableStream | Readable, onFrame: (frame: Frame) => void, stats?: Stats): Promise<ReadResult> {
   let parser: RecordParser | null = null;
   // Bytes received but not yet parsed: the start of an incomplete record, plus later chunks
   // until there are `need` bytes. Joined only once enough has arrived, so tiny chunks cost
@@ -43,7 +45,7 @@ export async function readCaptureStream(input: NodeJS.ReadableStream | Readable,
     if (pendingBytes < need) continue;
     const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
     pending.length = 0;
-    parser ??= detect(buf);
+    parser ??= detect(buf, stats);
     const consumed = parser.parse(buf, base, onFrame);
     base += consumed;
     if (consumed < buf.length) pending.push(buf.subarray(consumed));
@@ -61,8 +63,8 @@ export function readCaptureFile(path: string, onFrame: (frame: Frame) => void): 
   return readCaptureStream(input, onFrame);
 }
 
-function detect(buf: Buffer): RecordParser {
-  if (isPcapMagic(buf)) return new PcapParser();
-  if (isPcapngMagic(buf)) return new PcapngParser();
+function detect(buf: Buffer, stats: Stats | undefined): RecordParser {
+  if (isPcapMagic(buf)) return new PcapParser(stats);
+  if (isPcapngMagic(buf)) return new PcapngParser(stats);
   throw new CaptureFormatError('not a pcap or pcapng file', 0);
 }

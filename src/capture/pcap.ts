@@ -4,6 +4,7 @@
 // Readable) and costs a native call per packet; this parser is a few integer reads.
 
 import { CaptureFormatError } from '../errors.js';
+import type { Stats } from '../stats.js';
 import type { Frame } from './frame.js';
 import { MAX_RECORD_BYTES, newFrame, type RecordParser } from './record-parser.js';
 
@@ -27,9 +28,15 @@ export class PcapParser implements RecordParser {
   private littleEndian = true;
   private nanos = false;
   private linkType = 0;
-  /** Records longer than this are corrupt: the file's snaplen, at least 64 KiB, at most 256 KiB. */
-  private maxRecord = MAX_RECORD_BYTES;
+  /**
+   * The file header's snaplen. A record longer than it is read whole and counted
+   * (capture.recordsOverSnaplen), as Wireshark does; only one longer than MAX_RECORD_BYTES
+   * (libpcap's own ceiling, where it stops too) is corrupt.
+   */
+  private snaplen = MAX_RECORD_BYTES;
   private readonly frame: Frame = newFrame();
+
+  constructor(private readonly stats?: Stats) {}
 
   parse(buf: Buffer, base: number, onFrame: (frame: Frame) => void): number {
     let pos = 0;
@@ -45,7 +52,7 @@ export class PcapParser implements RecordParser {
     const le = this.littleEndian;
     const frame = this.frame;
     frame.linkType = this.linkType;
-    const maxRecord = this.maxRecord;
+    const snaplen = this.snaplen;
     const nanos = this.nanos;
     while (true) {
       if (end - pos < RECORD_HEADER) {
@@ -56,14 +63,15 @@ export class PcapParser implements RecordParser {
       const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
       const inclLen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
       const origLen = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
-      if (inclLen > maxRecord) {
-        throw new CaptureFormatError(`pcap record length ${inclLen} exceeds the limit of ${maxRecord}`, base + pos);
+      if (inclLen > MAX_RECORD_BYTES) {
+        throw new CaptureFormatError(`pcap record length ${inclLen} exceeds the limit of ${MAX_RECORD_BYTES}`, base + pos);
       }
       const recordEnd = pos + RECORD_HEADER + inclLen;
       if (recordEnd > end) {
         this.need = RECORD_HEADER + inclLen;
         return pos;
       }
+      if (inclLen > snaplen) this.stats?.add('capture.recordsOverSnaplen');
       frame.tsMicros = sec * 1_000_000 + (nanos ? Math.floor(frac / 1000) : frac);
       frame.data = buf.subarray(pos + RECORD_HEADER, recordEnd);
       frame.originalLength = origLen;
@@ -83,9 +91,8 @@ export class PcapParser implements RecordParser {
     const network = this.littleEndian ? buf.readUInt32LE(20) : buf.readUInt32BE(20);
     // The upper bits of the link-type field carry the FCS length and flags (LT_LINKTYPE).
     this.linkType = network & 0x03ffffff;
-    // Some writers put a small snaplen in the header yet store longer records (as libpcap
-    // tolerates), so the snaplen only tightens the limit when it is at least 64 KiB.
-    this.maxRecord = Math.min(MAX_RECORD_BYTES, Math.max(snaplen, 65535));
+    // 0 (some writers) means no limit.
+    this.snaplen = snaplen === 0 ? MAX_RECORD_BYTES : snaplen;
     this.headerRead = true;
   }
 }

@@ -5,6 +5,7 @@
 // as pcap.ts: streaming from any Readable (stdin included) at a few integer reads per packet.
 
 import { CaptureFormatError } from '../errors.js';
+import type { Stats } from '../stats.js';
 import type { Frame } from './frame.js';
 import { parseInterface, ticksToMicros, type PcapngInterface } from './pcapng-interface.js';
 import { MAX_RECORD_BYTES, newFrame, type RecordParser } from './record-parser.js';
@@ -30,6 +31,9 @@ export function isPcapngMagic(buf: Buffer): boolean {
 export class PcapngParser implements RecordParser {
   need = BLOCK_HEADER;
   frames = 0;
+
+  constructor(private readonly stats?: Stats) {}
+
   private littleEndian = true;
   private interfaces: PcapngInterface[] = [];
   private lastTsMicros = 0;
@@ -77,6 +81,8 @@ export class PcapngParser implements RecordParser {
         if (capLen > MAX_RECORD_BYTES || data + capLen > bodyEnd) {
           throw new CaptureFormatError(`pcapng packet length ${capLen} does not fit its block`, base + pos);
         }
+        // Longer than its interface's snaplen: read whole, as Wireshark does, and counted.
+        if (iface.snaplen > 0 && capLen > iface.snaplen) this.stats?.add('capture.recordsOverSnaplen');
         this.lastTsMicros = ticksToMicros(iface, high, low);
         frame.tsMicros = this.lastTsMicros;
         frame.linkType = iface.linkType;

@@ -4,6 +4,7 @@
 // pipe (`| head`) ends output quietly: the reader has all it wanted.
 
 import type { Writable } from 'node:stream';
+import { OutputError } from '../errors.js';
 
 /**
  * Measured on the HTTP/1 bench capture: 16 KiB batches (well under a Linux pipe's 64 KiB)
@@ -16,13 +17,17 @@ export class LineOutput {
   private batch: string[] = [];
   private batchBytes = 0;
   private closed = false;
-  /** A write error other than a closed pipe (disk full, say): raised to the producer. */
-  private failure: Error | null = null;
+  /**
+   * A write error other than a closed pipe (disk full, say): raised to the producer by
+   * flush(), where it stops reading input; never thrown from writeLine, which runs inside
+   * the engine (where a dissector's exception is caught and counted, not reported).
+   */
+  private failure: OutputError | null = null;
 
   constructor(private readonly stream: Writable) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.closed = true;
-      else this.failure = err;
+      else this.failure ??= new OutputError(err);
     });
   }
 
@@ -31,9 +36,13 @@ export class LineOutput {
     return this.closed;
   }
 
+  /** True once writing failed: what is written after it is lost, and flush() says why. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   writeLine(line: string): void {
-    if (this.failure) throw this.failure;
-    if (this.closed) return;
+    if (this.closed || this.failure) return;
     this.batch.push(line);
     this.batchBytes += line.length + 1;
     if (this.batchBytes >= BATCH_BYTES) this.writeBatch();
@@ -57,7 +66,7 @@ export class LineOutput {
   }
 
   private writeBatch(): boolean {
-    if (this.batch.length === 0 || this.closed) return true;
+    if (this.batch.length === 0 || this.closed || this.failure) return true;
     const text = this.batch.join('\n') + '\n';
     this.batch = [];
     this.batchBytes = 0;

@@ -134,7 +134,7 @@ export class TcpAssembler {
       // The table is where the budget wants room from: make it here, oldest first.
       const oldest = this.activity.head;
       if (oldest === null) {
-        this.stats.add('tcp.connectionsRefused.memory');
+        this.stats.add('tcp.connectionsDropped.overBudget');
         if (p.payload.length > 0) this.stats.add('tcp.bytesDropped.memory', p.payload.length);
         return null;
       }

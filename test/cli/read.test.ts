@@ -110,10 +110,24 @@ test('a closed pipe ends output quietly (kubectl tap read | head -1)', () => {
   assert.equal(r2.stderr, '');
 });
 
-test('a write error (a full disk) is one line and exit 1', () => {
-  const r = spawnSync('bash', ['-c', `dist/kubectl-tap read ${capture} -q > /dev/full`], { cwd: repoRoot, encoding: 'utf8' });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /^kubectl tap: ENOSPC: no space left on device, write\n$/);
+test('a write error (a full disk) is one line saying the output failed, exit 1, never a capture error', () => {
+  for (const quiet of [['-q'], []]) {
+    const r = spawnSync('bash', ['-c', `dist/kubectl-tap read ${capture} ${quiet.join(' ')} > /dev/full`], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^kubectl tap: writing the output failed: ENOSPC: no space left on device, write\n$/);
+  }
+  // Also when the capture is cut short after the output failed: the output failure is what is said.
+  const dir = mkdtempSync(join(tmpdir(), 'tap-cli-'));
+  try {
+    const whole = readFileSync(join(repoRoot, 'testdata/http1/wrk.pcap'));
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.8)));
+    const r = spawnSync('bash', ['-c', `dist/kubectl-tap read ${cut} > /dev/full`], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^kubectl tap: writing the output failed: ENOSPC: no space left on device, write\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 function hasKubectl(): boolean {

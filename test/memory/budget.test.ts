@@ -66,7 +66,7 @@ test('a requester that is itself the account to shed is refused, nothing is char
   assert.equal(table.charge(200), false);
   assert.deepEqual(log, [], 'the requester sheds its own, by its own order');
   assert.equal(budget.used, 900);
-  assert.equal(stats.get('memory.refused.tcp.connections'), 1);
+  assert.equal(stats.get('memory.overBudget.tcp.connections'), 1);
 });
 
 test('a charge larger than the limit, or with nothing sheddable, is refused', () => {
@@ -78,7 +78,7 @@ test('a charge larger than the limit, or with nothing sheddable, is refused', ()
   assert.equal(body.charge(300), false);
   assert.equal(body.charge(2000), false);
   assert.equal(budget.used, 800);
-  assert.equal(stats.get('memory.refused.app.bodies'), 2);
+  assert.equal(stats.get('memory.overBudget.app.bodies'), 2);
 });
 
 test('a charge made while shedding is granted if it fits, refused otherwise (no nested shedding)', () => {

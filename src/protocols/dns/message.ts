@@ -38,7 +38,14 @@ export interface DnsMessage {
   additionalCount: number;
 }
 
-class Malformed extends Error {}
+/**
+ * Thrown inside the parser and caught at its top (never escapes). Not an Error: capturing a
+ * stack trace for every malformed probe cost 4.7 s of 9.4 when 200,000 connections of
+ * opaque bytes were each offered to the DNS-over-TCP detector.
+ */
+class Malformed {
+  constructor(readonly reason: string) {}
+}
 
 function readName(buf: Buffer, start: number): { name: string; next: number } {
   const labels: string[] = [];
