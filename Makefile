@@ -41,8 +41,9 @@ bench: build
 	node --import tsx bench/run.ts
 
 # The hostile shapes of issue 8 at full size (minutes): peak RSS per shape, what was shed.
+# Application layer (test/hostile/soak.ts), then transport layer (transport-soak.ts).
 soak: build
-	node --import tsx test/hostile/soak.ts
+	node --import tsx test/hostile/soak.ts; a=$$?; node --import tsx test/hostile/transport-soak.ts; t=$$?; exit $$((a | t))
 
 demo: build
 	bash scripts/demo.sh

@@ -1,6 +1,7 @@
 // `make soak`: the hostile shapes of issue 8 at the sizes the issue measured them (and the
 // spreads the tests use at a few seconds' size), each read by the built CLI with the default
-// memory budget, output through a pipe. Prints one line per shape: peak RSS, time, entries,
+// memory budget, output through a pipe (the application half of `make soak`; transport-soak.ts
+// is the transport half). Prints one line per shape: peak RSS, time, entries,
 // and what was shed; exits 1 if any shape passed RSS_LIMIT_KB or did not exit 0.
 // Usage: node --import tsx test/hostile/soak.ts [name-substring...]
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
