@@ -35,16 +35,17 @@ for (const { helloBytes, recordBytes, mss, what } of hellos) {
   });
 }
 
-for (const [size, joined] of [[64 * 1024, false], [200 * 1024, false], [64 * 1024, true]] as const) {
-  test(`Kafka: a connection whose first request is a valid ${size / 1024} KB Produce${joined ? ' (capture joined mid-connection)' : ''} is claimed`, async () => {
-    const path = join(dir, `kafka-${size}-${joined}.pcap`);
-    kafkaLargeFirstRequest(path, { connections: 2, produceBytes: size, handshake: !joined });
+for (const [size, joined, acks0] of [[64 * 1024, false, false], [200 * 1024, false, false], [64 * 1024, true, false], [64 * 1024, false, true]] as const) {
+  const shape = `${joined ? ' (capture joined mid-connection)' : ''}${acks0 ? ' with acks=0 (never answered)' : ''}`;
+  test(`Kafka: a connection whose first request is a valid ${size / 1024} KB Produce${shape} is claimed`, async () => {
+    const path = join(dir, `kafka-${size}-${joined}-${acks0}.pcap`);
+    kafkaLargeFirstRequest(path, { connections: 2, produceBytes: size, handshake: !joined, acks0 });
     const run = await readMeasured([path], { keep: () => true });
     assert.equal(run.code, 0, describeRun(run));
     assert.ok(run.peakRssKb <= RSS_LIMIT_KB, describeRun(run));
     assert.equal(figure(run, 'engine.unclaimedConnections'), 0, describeRun(run));
     const produces = run.kept.filter((e) => e.protocol === 'kafka' && (e.request as { apiKey: string }).apiKey === 'Produce');
     assert.equal(produces.length, 4, describeRun(run));
-    for (const p of produces) assert.ok(p.response !== null, 'paired with its response');
+    for (const p of produces) assert.ok(acks0 ? p.response === null && p.error === undefined : p.response !== null, 'paired with its response, or none for acks=0');
   });
 }

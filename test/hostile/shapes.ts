@@ -265,16 +265,17 @@ function serverHello(): Buffer {
 /**
  * Kafka producers whose first request (a valid Produce v2, one magic-1 message) carries
  * `produceBytes` of value, answered, then a small Produce, answered; with or without the
- * connection's handshake in the capture.
+ * connection's handshake in the capture; with `acks0`, neither is ever answered (acks=0).
  */
-export function kafkaLargeFirstRequest(path: string, o: { connections: number; produceBytes: number; handshake: boolean }): void {
+export function kafkaLargeFirstRequest(path: string, o: { connections: number; produceBytes: number; handshake: boolean; acks0?: boolean }): void {
   const w = new PcapWriter(path);
+  const acks = o.acks0 ? 0 : 1;
   for (let c = 0; c < o.connections; c++) {
     const conv = new TcpConversation(w, client(c), { ip: SERVER.ip, port: 9092 }, o.handshake);
-    conv.send(0, kafkaProduce(1, o.produceBytes));
-    conv.send(1, kafkaProduceResponse(1));
-    conv.send(0, kafkaProduce(2, 100));
-    conv.send(1, kafkaProduceResponse(2));
+    conv.send(0, kafkaProduce(1, o.produceBytes, acks));
+    if (!o.acks0) conv.send(1, kafkaProduceResponse(1));
+    conv.send(0, kafkaProduce(2, 100, acks));
+    if (!o.acks0) conv.send(1, kafkaProduceResponse(2));
     conv.fin();
   }
   w.close();
@@ -300,10 +301,10 @@ function sized(body: Buffer): Buffer {
   return Buffer.concat([i32(body.length), body]);
 }
 
-function kafkaProduce(correlationId: number, valueBytes: number): Buffer {
+function kafkaProduce(correlationId: number, valueBytes: number, acks = 1): Buffer {
   const message = Buffer.concat([i32(0), Buffer.from([1, 0]), Buffer.alloc(8), i32(-1), sized(Buffer.alloc(valueBytes, 'k'))]);
   const set = Buffer.concat([Buffer.alloc(8), sized(message)]);
-  const body = Buffer.concat([i16(0), i16(2), i32(correlationId), kstr('producer-1'), i16(1), i32(30_000),
+  const body = Buffer.concat([i16(0), i16(2), i32(correlationId), kstr('producer-1'), i16(acks), i32(30_000),
     i32(1), kstr('events'), i32(1), i32(0), sized(set)]);
   return sized(body);
 }
