@@ -45,6 +45,8 @@ export class Http1Parser implements StreamParser {
   private readonly pendingMemory: MemoryAccount;
   /** Unfinished heads and chunk lines of both directions, charged to the memory budget. */
   private readonly buffers: MemoryAccount;
+  /** The parser's own state, charged with the connection it belongs to. */
+  private readonly stateMemory: MemoryAccount;
   /** Inside onData: buffers in use are not shed (the budget moves on). */
   private busy = false;
   private mode: 'http' | 'switched' | 'ignored' = 'http';
@@ -56,7 +58,10 @@ export class Http1Parser implements StreamParser {
     const maxBody = ctx.options.maxBody;
     this.bodies = new KeptBytes(ctx.memory);
     this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memoryBudget'));
-    if (!this.pendingMemory.charge(PARSER_COST)) this.stats.add('http1.stateUncharged');
+    // Part of what the connection costs: when the budget wants it back, the connection table
+    // evicts its oldest connection (this account itself cannot shed).
+    this.stateMemory = ctx.memory.account('tcp.connections');
+    if (!this.stateMemory.charge(PARSER_COST)) this.stats.add('http1.stateUncharged');
     this.buffers = ctx.memory.account('app.buffers', () => this.shedBuffer());
     this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream, this.bodies, this.buffers);
     this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream, this.bodies, this.buffers);
@@ -104,6 +109,7 @@ export class Http1Parser implements StreamParser {
       this.bodies.close();
       this.pendingMemory.close();
       this.buffers.close();
+      this.stateMemory.close();
     }
   }
 
@@ -265,8 +271,10 @@ export class Http1Parser implements StreamParser {
       if (this.answered === 0 && first.requestDone) {
         first.shed = reason === 'tooManyPending' ? `more than ${MAX_PENDING_EXCHANGES} requests waiting` : 'memory budget';
         this.skipResponses += 1;
-      } else if (this.answered === 0) {
-        break; // still being sent: nothing older to shed
+      } else if (this.answered === 0 || (reason === 'memoryBudget' && !first.responseDone)) {
+        // Still being sent, or its response is arriving (the budget takes bodies for that):
+        // nothing older to shed.
+        break;
       }
       freed += first.cost;
       this.stats.add(`http1.exchangesShed.${reason}`);

@@ -58,6 +58,8 @@ export class RedisSession implements StreamParser {
   /** Pending requests, charged to the memory budget; the oldest is shed first. */
   private readonly pendingMemory: MemoryAccount;
   private readonly buffers: MemoryAccount;
+  /** The session's own state, charged with the connection it belongs to. */
+  private readonly stateMemory: MemoryAccount;
   private lastTs = 0;
   /** Inside onData: the buffers are in use and are not shed (the budget moves on). */
   private busy = false;
@@ -77,7 +79,10 @@ export class RedisSession implements StreamParser {
     this.server = { queue: new ContiguousBytes(1024 * 1024, this.buffers), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
     this.afterGap = ctx.midstream;
     this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memory budget'));
-    if (!this.pendingMemory.charge(SESSION_COST)) ctx.stats.add('redis.stateUncharged');
+    // Part of what the connection costs: the connection table evicts the oldest when the
+    // budget wants it back (this account itself cannot shed).
+    this.stateMemory = ctx.memory.account('tcp.connections');
+    if (!this.stateMemory.charge(SESSION_COST)) ctx.stats.add('redis.stateUncharged');
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
@@ -101,6 +106,7 @@ export class RedisSession implements StreamParser {
   onEnd(tsMicros: number): void {
     this.flushPending(tsMicros, 'connection closed before the reply');
     this.pendingMemory.close();
+    this.stateMemory.close();
     this.client.queue.release();
     this.server.queue.release();
     this.buffers.close();
