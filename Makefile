@@ -16,7 +16,7 @@ IMAGE_ARCHIVE ?= dist/kubectl-tap-tapper-$(VERSION).oci.tar
 IMAGE_ARCHIVE_FORMAT ?= oci-archive
 PODMAN_ENV    := CONTAINERS_CONF=$(CURDIR)/tapper-image/containers.conf
 
-.PHONY: all deps apt build test fuzz bench demo typecheck clean image image-archive clean-image
+.PHONY: all deps apt build test fuzz bench soak demo typecheck clean image image-archive clean-image
 
 all: build
 
@@ -58,6 +58,11 @@ bench: build
 	node --import tsx bench/run.ts
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image IMAGE_BUILD_FLAGS=--quiet && node --import tsx bench/live.ts; \
 	else echo "bench: live part SKIPPED: needs root (network namespaces, podman)" >&2; fi
+
+# The hostile shapes of issue 8 at full size (minutes): peak RSS per shape, what was shed.
+# Application layer (test/hostile/soak.ts), then transport layer (transport-soak.ts).
+soak: build
+	node --import tsx test/hostile/soak.ts; a=$$?; node --import tsx test/hostile/transport-soak.ts; t=$$?; exit $$((a | t))
 
 demo: build
 	bash scripts/demo.sh

@@ -82,7 +82,7 @@ function memoryFigures(budget: number, memory: { limit: number; peak: number }, 
  * Counters of what was given up on (dropped, shed, cut, skipped, too large, over a limit,
  * malformed, lost to gaps...): every one of them is shown, never only kept in the stats.
  */
-const GIVEN_UP = /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported|overflow|toolarge|skipped|shed|lost|cut|overbudget/i;
+const GIVEN_UP = /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported|overflow|toolarge|skipped|shed|lost|cut|overbudget|partial|refused|notdecoded/i;
 
 /** One line of figures, then one line of what was dropped or malformed, if anything was. */
 function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {

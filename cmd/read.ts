@@ -23,7 +23,7 @@ export const readCommand: CommandModule<object, ReadArgs> = {
       .positional('file', { type: 'string', demandOption: true, describe: 'capture file, or - for stdin' })
       .option('filter', { alias: 'f', type: 'string', describe: 'JSONata expression; only entries for which it is true are printed' })
       .option('output', { alias: 'o', choices: ['ndjson', 'summary'] as const, default: 'ndjson' as const, describe: 'output format' })
-      .option('max-body', { type: 'string', default: '64KiB', describe: 'body bytes kept per entry (sizes stay exact)' })
+      .option('max-body', { type: 'string', default: '64KiB', describe: 'body bytes kept per entry, gRPC messages included (sizes stay exact)' })
       .option('max-messages', { type: 'number', default: 100, describe: 'messages kept per streaming entry (gRPC streams)' })
       .option('memory-budget', { type: 'string', default: '256MiB', describe: 'memory the engine may hold for buffers, connections and pending calls; beyond it the oldest or largest is shed and counted' })
       .option('redact', { type: 'boolean', default: true, describe: 'redact credentials (use --no-redact to turn off)' })

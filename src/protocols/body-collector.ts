@@ -2,27 +2,31 @@
 // fields of the entry: exact sizes always, bytes kept only up to --max-body (or, for a
 // content-encoded body, up to MAX_COMPRESSED_BYTES so it can be decoded), the content-coding
 // undone, or the reason it was not. HTTP/1 feeds it from its framing (Content-Length, chunked,
-// close-delimited), HTTP/2 from DATA frames within its connection's byte budget.
+// close-delimited), HTTP/2 from DATA frames. What it keeps is charged to the engine's memory
+// budget (kept-bytes.ts); a body the budget refused or took back is flagged bodyShed.
 
 import type { Stats } from '../stats.js';
 import { renderBody } from './body.js';
 import { decodableCodings, decodeBody, MAX_COMPRESSED_BYTES } from './content-decoding.js';
+import { CHUNK_COST, type KeptBytes, type SheddableHolder } from './kept-bytes.js';
 
-/** Where kept bytes are borrowed from (HTTP/2 bounds them per connection); may grant less. */
-export interface KeepBudget {
-  take(want: number): number;
-  give(bytes: number): void;
-}
+/** Kept bytes are copied into chunks of this size, not one Buffer per segment. */
+const CHUNK_BYTES = 16 * 1024;
 
-export class BodyCollector {
+export class BodyCollector implements SheddableHolder {
   private chunks: Buffer[] = [];
+  /** The chunk being filled: chunks.at(-1), filled up to `fill`. */
+  private fill = 0;
   private kept = 0;
+  /** Bytes charged to the budget for the chunks (capacity plus CHUNK_COST each). */
+  chargedBytes = 0;
   /** Bytes of the body on the wire, including any lost to a gap. */
   wireSize = 0;
   /** Some body bytes were never captured: the body's content is unknown. */
   lost = false;
-  /** The budget refused bytes the limit allowed. */
+  /** The memory budget refused bytes the limit allowed, or took back what was kept. */
   private overBudget = false;
+  private shedBytes = 0;
   private readonly limit: number;
   private readonly contentEncoding: string | null;
   private readonly codings: string[] | null;
@@ -33,7 +37,7 @@ export class BodyCollector {
     contentEncoding: string | null,
     private readonly stats: Stats,
     private readonly protocol: string,
-    private readonly budget: KeepBudget | null = null,
+    private readonly budget: KeptBytes | null = null,
   ) {
     const codings = contentEncoding === null ? null : decodableCodings(contentEncoding);
     // Identity alone is no coding at all.
@@ -46,19 +50,46 @@ export class BodyCollector {
   add(buf: Buffer, start: number, end: number): void {
     const n = end - start;
     this.wireSize += n;
-    if (this.kept >= this.limit || n === 0) return;
-    let take = Math.min(n, this.limit - this.kept);
-    if (this.budget !== null) {
-      const granted = this.budget.take(take);
-      if (granted < take) {
-        this.stats.add(`${this.protocol}.bodyBytesDropped`, take - granted);
-        this.overBudget = true;
-        take = granted;
-      }
-      if (take === 0) return;
+    if (this.kept >= this.limit || n === 0 || this.overBudget) {
+      if (this.overBudget && this.kept < this.limit) this.dropped(Math.min(n, this.limit - this.kept));
+      return;
     }
-    this.chunks.push(Buffer.from(buf.subarray(start, start + take)));
-    this.kept += take;
+    let at = start;
+    let take = Math.min(n, this.limit - this.kept);
+    while (take > 0) {
+      let chunk = this.chunks.at(-1);
+      if (chunk === undefined || this.fill === chunk.length) {
+        const size = Math.min(CHUNK_BYTES, this.limit - this.kept);
+        if (this.budget !== null && !this.budget.take(this, size + CHUNK_COST)) {
+          this.overBudget = true;
+          this.dropped(take);
+          return;
+        }
+        if (this.budget !== null) this.chargedBytes += size + CHUNK_COST;
+        chunk = Buffer.allocUnsafeSlow(size);
+        this.chunks.push(chunk);
+        this.fill = 0;
+      }
+      const copy = Math.min(take, chunk.length - this.fill);
+      buf.copy(chunk, this.fill, at, at + copy);
+      this.fill += copy;
+      this.kept += copy;
+      at += copy;
+      take -= copy;
+    }
+  }
+
+  /** The budget wants its bytes back: the body is shown cut where it stood (empty). */
+  shed(): void {
+    this.shedBytes += this.kept;
+    this.stats.add(`${this.protocol}.bodyBytesShed`, this.kept);
+    this.stats.add(`${this.protocol}.bodiesShed`);
+    this.release();
+    this.overBudget = true;
+  }
+
+  private dropped(n: number): void {
+    this.stats.add(`${this.protocol}.bodyBytesDropped.memoryBudget`, n);
   }
 
   /** A whole piece (an HTTP/2 DATA payload), valid only during the call. */
@@ -78,12 +109,13 @@ export class BodyCollector {
       return { body: null, bodySize: Math.max(announcedSize ?? 0, this.wireSize) };
     }
     const bytes = this.takeKept();
+    if (this.shedBytes > 0 || (this.overBudget && this.contentEncoding === null)) return this.markShed(renderKept(bytes, this.wireSize, this.maxBody));
     if (this.contentEncoding === null || this.wireSize === 0) return renderKept(bytes, this.wireSize, this.maxBody);
     if (this.codings === null) return this.undecoded(bytes, `unsupported content-encoding ${this.contentEncoding}`);
     if (this.kept < this.wireSize) {
       this.stats.add(`${this.protocol}.bodiesNotDecoded.tooLarge`);
       return this.undecoded(bytes, this.overBudget
-        ? 'compressed body not kept whole: over the connection\'s byte budget'
+        ? 'compressed body not kept whole: over the memory budget'
         : `compressed body larger than ${MAX_COMPRESSED_BYTES} bytes`);
     }
     const decoded = decodeBody(bytes, this.codings);
@@ -101,18 +133,30 @@ export class BodyCollector {
   renderAsSent(): Record<string, unknown> {
     const rendered = renderKept(this.takeKept(), this.wireSize, this.maxBody);
     if (this.contentEncoding !== null) rendered.bodyWireSize = this.wireSize;
+    return this.overBudget ? this.markShed(rendered) : rendered;
+  }
+
+  /** The memory budget cut this body: the entry says so (sizes stay exact). */
+  private markShed(rendered: Record<string, unknown>): Record<string, unknown> {
+    rendered.bodyShed = true;
+    if (this.contentEncoding !== null) rendered.bodyWireSize = this.wireSize;
     return rendered;
   }
 
   /** Gives the kept bytes back to the budget; call once when the entry is emitted. */
   release(): void {
-    this.budget?.give(this.kept);
+    const charged = this.chargedBytes;
+    this.chargedBytes = 0;
+    if (charged > 0) this.budget?.give(this, charged);
     this.chunks = [];
+    this.fill = 0;
     this.kept = 0;
   }
 
   /** The kept bytes as one buffer; the chunks are let go (rendering happens once). */
   private takeKept(): Buffer {
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.chunks[last] = this.chunks[last].subarray(0, this.fill);
     const bytes = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.kept);
     this.chunks = [];
     return bytes;

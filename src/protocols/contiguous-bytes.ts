@@ -3,7 +3,11 @@
 // grows by doubling and compacts in place only when it runs out of room, so bytes arriving in
 // many small pieces are copied a bounded number of times (Buffer.concat on every piece would
 // be quadratic). Views into it are valid only until the next push. The caller bounds what it
-// lets accumulate; framed binary protocols use ByteQueue (byte-queue.ts) instead.
+// lets accumulate; framed binary protocols use ByteQueue (byte-queue.ts) instead. With an
+// account, the buffer's capacity is charged to the memory budget, and a push the budget
+// refuses is not made (push returns false: the caller drops the bytes as if lost, and counts).
+
+import type { MemoryAccount } from '../memory/budget.js';
 
 export class ContiguousBytes {
   private buf: Buffer = Buffer.alloc(0);
@@ -11,8 +15,14 @@ export class ContiguousBytes {
   start = 0;
   end = 0;
 
-  /** @param keepCapacity an emptied buffer larger than this is given back to the heap. */
-  constructor(private readonly keepCapacity: number = 1024 * 1024) {}
+  /**
+   * @param keepCapacity an emptied buffer larger than this is given back to the heap.
+   * @param account where the capacity is charged ('app.buffers'), if anywhere.
+   */
+  constructor(
+    private readonly keepCapacity: number = 1024 * 1024,
+    private readonly account: MemoryAccount | null = null,
+  ) {}
 
   get length(): number {
     return this.end - this.start;
@@ -28,14 +38,19 @@ export class ContiguousBytes {
     return this.buf.subarray(this.start, this.end);
   }
 
-  /** Copies `data` in: the caller's buffer is only valid during its onData call. */
-  push(data: Buffer): void {
+  /**
+   * Copies `data` in: the caller's buffer is only valid during its onData call. False (and
+   * nothing copied) when the memory budget refused the room for it.
+   */
+  push(data: Buffer): boolean {
     if (this.end + data.length > this.buf.length) {
       const needed = this.length + data.length;
       if (needed <= this.buf.length) {
         this.buf.copy(this.buf, 0, this.start, this.end);
       } else {
-        const grown = Buffer.allocUnsafe(Math.max(4096, 2 ** Math.ceil(Math.log2(needed))));
+        const capacity = Math.max(4096, 2 ** Math.ceil(Math.log2(needed)));
+        if (this.account !== null && !this.account.charge(capacity - this.buf.length)) return false;
+        const grown = Buffer.allocUnsafe(capacity);
         this.buf.copy(grown, 0, this.start, this.end);
         this.buf = grown;
       }
@@ -44,6 +59,7 @@ export class ContiguousBytes {
     }
     data.copy(this.buf, this.end);
     this.end += data.length;
+    return true;
   }
 
   /** Drops the first n bytes. */
@@ -55,6 +71,18 @@ export class ContiguousBytes {
   clear(): void {
     this.start = 0;
     this.end = 0;
-    if (this.buf.length > this.keepCapacity) this.buf = Buffer.alloc(0);
+    if (this.buf.length > this.keepCapacity) this.dropBuffer();
+  }
+
+  /** Empty, and the buffer given back whatever its size (the budget asked for it). */
+  release(): void {
+    this.start = 0;
+    this.end = 0;
+    this.dropBuffer();
+  }
+
+  private dropBuffer(): void {
+    this.account?.release(this.buf.length);
+    this.buf = Buffer.alloc(0);
   }
 }

@@ -20,6 +20,13 @@ export interface ConnectionEnds {
 
 /** Bytes kept per direction while no dissector has decided. */
 const PROBE_LIMIT = 16 * 1024;
+/**
+ * Bytes held for replay while undecided. A detector may need the other side's first bytes
+ * (Kafka checks that the response echoes the request's correlation id), and the first
+ * message may be far larger than the probe (a 200 KB Produce): a full direction alone does
+ * not end detection, the other one may still speak. Past this, it does.
+ */
+const PENDING_LIMIT = 1024 * 1024;
 
 /** Memory a kept piece costs beyond its bytes (the Pending record, the Buffer, array slots). */
 const PIECE_OVERHEAD = 200;
@@ -40,6 +47,7 @@ class DetectingParser implements StreamParser {
   private readonly pending: Pending[] = [];
   private readonly probe: [Buffer[], Buffer[]] = [[], []];
   private readonly probeBytes: [number, number] = [0, 0];
+  private pendingBytes = 0;
   private parser: StreamParser | null = null;
   private flipped = false;
   private gaveUp = false;
@@ -66,6 +74,7 @@ class DetectingParser implements StreamParser {
     }
     const copy = Buffer.from(data);
     this.pending.push({ kind: 'data', dir, data: copy, ts });
+    this.pendingBytes += copy.length;
     if (this.probeBytes[dir] < PROBE_LIMIT) {
       this.probe[dir].push(copy);
       this.probeBytes[dir] += copy.length;
@@ -104,7 +113,7 @@ class DetectingParser implements StreamParser {
       } else if (swapped.undecided) choice.undecided = true;
     }
     if (choice.dissector) return this.start(choice.dissector);
-    const full = this.probeBytes[0] >= PROBE_LIMIT || this.probeBytes[1] >= PROBE_LIMIT;
+    const full = (this.probeBytes[0] >= PROBE_LIMIT && this.probeBytes[1] >= PROBE_LIMIT) || this.pendingBytes >= PENDING_LIMIT;
     if (!choice.undecided || full || final) this.giveUp();
   }
 
@@ -124,6 +133,7 @@ class DetectingParser implements StreamParser {
     this.stats.add(`engine.connections.${dissector.name}`);
     this.parser = dissector.create(ctx);
     const replay = this.pending.splice(0);
+    this.pendingBytes = 0;
     this.probe[0].length = this.probe[1].length = 0;
     this.account.close(); // the dissector owns (and charges) what it keeps from here
     for (const p of replay) {
@@ -138,6 +148,7 @@ class DetectingParser implements StreamParser {
     this.stats.add('engine.unclaimedConnections');
     for (const p of this.pending) if (p.kind === 'data') this.stats.add('engine.unclaimedBytes', p.data.length);
     this.pending.length = 0;
+    this.pendingBytes = 0;
     this.probe[0].length = this.probe[1].length = 0;
     this.account.close();
   }

@@ -45,9 +45,19 @@ test('metadata, trailers-only errors, gzip messages and schemaless trees', async
   assert.ok(zipped, 'the gzip call is reported');
   assert.equal(zipped.request.messages[0].compressed, true);
   assert.equal(zipped.request.messages[0].value[2][2], 7);
+  // The 100 KB message is larger than --max-body (64 KiB by default): its first 64 KiB are
+  // shown raw, flagged, its size exact; with a larger --max-body it is decoded whole.
   const big = (entries as AnyRecord[]).find((e) => e.request.messages[0]?.size > 16384);
   assert.ok(big, 'the 100 KB message spanning several DATA frames is reported');
-  assert.equal(big.request.messages[0].value[2][4].bytes.length, Math.ceil(100_000 / 3) * 4);
+  const cut = big.request.messages[0];
+  assert.equal(cut.bodyTruncated, true);
+  assert.equal(cut.decodeError, 'message larger than --max-body');
+  assert.equal(Buffer.from(cut.body, 'base64').length, 64 * 1024);
+  assert.equal(cut.bodySize, cut.size);
+  const { entries: whole } = await entriesFromCapture(calls, { maxBody: 256 * 1024 });
+  const decoded = (whole as AnyRecord[]).find((e) => e.request.messages[0]?.size > 16384);
+  assert.ok(decoded);
+  assert.equal(decoded.request.messages[0].value[2][4].bytes.length, Math.ceil(100_000 / 3) * 4);
 });
 
 test('--proto decodes by name, resolving imports, chosen by the call path', async () => {

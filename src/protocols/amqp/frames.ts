@@ -3,6 +3,9 @@
 // frame-end(0xCE). Keeps at most one unfinished frame; after lost bytes it skips to the next
 // plausible frame header (known type, sane size, frame-end byte where the size says).
 
+import type { MemoryAccount } from '../../memory/budget.js';
+import { CHUNK_COST, HeldCharge } from '../kept-bytes.js';
+
 export const FRAME_METHOD = 1;
 export const FRAME_HEADER = 2;
 export const FRAME_BODY = 3;
@@ -35,19 +38,34 @@ export class FrameReader {
   private needed = 0;
   private atStart = true;
   resync: boolean;
+  /** The memory budget's charge for the pieces (their bytes, and CHUNK_COST each). */
+  private readonly charge: HeldCharge;
 
+  /**
+   * @param account where unfinished frames are charged ('app.buffers'); a piece the budget
+   *   refuses drops the frame, as lost bytes would, and `refused` is told.
+   */
   constructor(
     private readonly sink: FrameSink,
     midstream: boolean,
+    account: MemoryAccount | null = null,
+    private readonly refused: () => void = () => {},
   ) {
     this.resync = midstream;
     if (midstream) this.atStart = false;
+    this.charge = new HeldCharge(account);
+  }
+
+  /** Bytes held for an unfinished frame. */
+  get buffered(): number {
+    return this.pieceBytes;
   }
 
   /** Bytes were lost: drop the unfinished frame and look for the next header. */
   lose(): void {
     this.pieces = [];
     this.pieceBytes = 0;
+    this.charge.settle(0);
     this.needed = 0;
     this.resync = true;
     this.atStart = false;
@@ -59,6 +77,10 @@ export class FrameReader {
     if (this.pieceBytes > 0) {
       // Joining pieces only once the frame can be complete keeps large frames that arrive
       // in many small segments linear in time.
+      if (!this.charge.grow(data.length + CHUNK_COST)) {
+        this.refused();
+        return this.lose();
+      }
       this.pieces.push(Buffer.from(data));
       this.pieceBytes += data.length;
       if (this.pieceBytes < this.needed) return;
@@ -66,6 +88,7 @@ export class FrameReader {
       owned = true;
       this.pieces = [];
       this.pieceBytes = 0;
+      this.charge.settle(0);
     }
     let pos = 0;
     let want = 0;
@@ -128,6 +151,10 @@ export class FrameReader {
 
   private keep(buf: Buffer, pos: number, owned: boolean, needed: number): void {
     const tail = buf.subarray(pos);
+    if (!this.charge.grow(tail.length + CHUNK_COST)) {
+      this.refused();
+      return this.lose();
+    }
     this.pieces = [owned ? tail : Buffer.from(tail)];
     this.pieceBytes = tail.length;
     this.needed = needed;

@@ -6,7 +6,9 @@
 // connection.close end the calls they interrupt with the reply code and text.
 
 import type { Call } from '../../entry.js';
-import { renderBody } from '../body.js';
+import type { MemoryAccount } from '../../memory/budget.js';
+import { BodyCollector } from '../body-collector.js';
+import { KeptBytes } from '../kept-bytes.js';
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { AmqpError, decodeArgs, decodeContentHeader } from './codec.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, type Frame, FrameReader } from './frames.js';
@@ -34,8 +36,8 @@ interface Content {
   call: Call;
   bodySize: number;
   received: number;
-  kept: Buffer[];
-  keptBytes: number;
+  /** The body's first --max-body bytes, charged to the memory budget. */
+  body: BodyCollector;
   headerSeen: boolean;
   done: (ts: number) => void;
 }
@@ -53,23 +55,39 @@ export class AmqpSession implements StreamParser {
   private readonly readers: [FrameReader, FrameReader];
   private readonly channels = new Map<number, Channel>();
   private ts = 0;
+  /** Content bodies being collected, charged to the memory budget (largest shed first). */
+  private readonly bodies: KeptBytes;
+  /** Unfinished frames of both directions, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  private busy = false;
 
   constructor(private readonly ctx: StreamContext) {
+    this.bodies = new KeptBytes(ctx.memory);
+    this.buffers = ctx.memory.account('app.buffers', () => {
+      // The budget wants the bytes back: the larger unfinished frame is dropped, as to a gap.
+      if (this.busy) return;
+      const reader = this.readers[0].buffered >= this.readers[1].buffered ? this.readers[0] : this.readers[1];
+      ctx.stats.add('amqp.bytesShed.memoryBudget', reader.buffered);
+      reader.lose();
+    });
     this.readers = [0, 1].map((d) => new FrameReader({
       onProtocolHeader: (h) => this.onProtocolHeader(d as Dir, h),
       onFrame: (f) => this.onFrame(d as Dir, f),
       onMalformed: () => ctx.stats.add('amqp.malformedFrames'),
-    }, ctx.midstream)) as [FrameReader, FrameReader];
+    }, ctx.midstream, this.buffers, () => ctx.stats.add('amqp.bytesDropped.memoryBudget'))) as [FrameReader, FrameReader];
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
     this.ts = tsMicros;
+    this.busy = true;
     try {
       this.readers[dir].push(data);
     } catch {
       // Only a bug gets here: keep the engine alive, count it, resync this side.
       this.ctx.stats.add('amqp.internalError');
       this.readers[dir].lose();
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -87,6 +105,10 @@ export class AmqpSession implements StreamParser {
   onEnd(tsMicros: number): void {
     for (const ch of this.channels.values()) this.closeChannel(ch, tsMicros, 'connection closed before the reply', null);
     this.channels.clear();
+    this.readers[0].lose();
+    this.readers[1].lose();
+    this.bodies.close();
+    this.buffers.close();
   }
 
   private onProtocolHeader(dir: Dir, header: Buffer): void {
@@ -200,7 +222,8 @@ export class AmqpSession implements StreamParser {
   }
 
   private startContent(ch: Channel, dir: Dir, record: Record<string, unknown>, call: Call, done: (ts: number) => void): void {
-    ch.content[dir] = { record, call, bodySize: 0, received: 0, kept: [], keptBytes: 0, headerSeen: false, done };
+    const body = new BodyCollector(this.ctx.options.maxBody, null, this.ctx.stats, 'amqp', this.bodies);
+    ch.content[dir] = { record, call, bodySize: 0, received: 0, body, headerSeen: false, done };
   }
 
   private onContentHeader(dir: Dir, frame: Frame): void {
@@ -223,12 +246,7 @@ export class AmqpSession implements StreamParser {
       return;
     }
     content.received += frame.payload.length;
-    const room = this.ctx.options.maxBody - content.keptBytes;
-    if (room > 0) {
-      const part = frame.payload.length > room ? frame.payload.subarray(0, room) : frame.payload;
-      content.kept.push(Buffer.from(part));
-      content.keptBytes += part.length;
-    }
+    content.body.push(frame.payload);
     if (content.received >= content.bodySize) this.endContent(dir, frame.channel);
   }
 
@@ -252,9 +270,12 @@ export class AmqpSession implements StreamParser {
 
   /** Properties and body onto the record; called when the content is complete or cut. */
   private attachBody(content: Content): void {
-    const body = renderBody(Buffer.concat(content.kept), this.ctx.options.maxBody);
-    body.bodySize = Math.max(content.bodySize, content.received);
-    if (content.keptBytes < body.bodySize) body.bodyTruncated = true;
+    const body = content.body.render();
+    content.body.release();
+    const size = Math.max(content.bodySize, content.received);
+    // Content cut short (a gap, a close) is shorter than its header announced.
+    if (size > content.received) body.bodyTruncated = true;
+    body.bodySize = size;
     if (body.bodyTruncated) this.ctx.stats.add('amqp.bodiesTruncated');
     Object.assign(content.record, body);
   }

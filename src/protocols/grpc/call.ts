@@ -6,7 +6,7 @@
 import type { Call } from '../../entry.js';
 import type { Stats } from '../../stats.js';
 import type { EngineOptions } from '../types.js';
-import { addOutcome, summaryOutcome } from '../http2/http-entry.js';
+import { addOutcome, markDropped, summaryOutcome } from '../http2/http-entry.js';
 import { fieldValue, headerObject, type H2Stream, type HalfStream } from '../http2/stream.js';
 import { GrpcMessageReader } from './framing.js';
 import { renderMessages } from './messages.js';
@@ -40,6 +40,7 @@ export function buildGrpcCall(stream: H2Stream, endMicros: number | null, option
   request.headers = headerObject(stream.request.fields);
   Object.assign(request, messagesOf(stream.request, types?.request, options));
   if (stream.request.headersIncomplete) request.headersIncomplete = true;
+  markDropped(request, stream.request);
 
   let response: Record<string, unknown> | null = null;
   if (stream.response.fields !== null) {
@@ -59,6 +60,7 @@ export function buildGrpcCall(stream: H2Stream, endMicros: number | null, option
     if (trailersOnly) response.trailersOnly = true;
     Object.assign(response, messagesOf(half, types?.response, options));
     if (half.headersIncomplete) response.headersIncomplete = true;
+    markDropped(response, half);
   }
   const call: Call = {
     protocol: 'grpc',

@@ -24,6 +24,7 @@ export interface MessageItem {
   body?: string | null;
   bodyEncoding?: 'base64';
   bodyTruncated?: true;
+  bodySize?: number;
   decodeError?: string;
 }
 
@@ -35,15 +36,30 @@ export function renderMessages(
   type: protobuf.Type | undefined,
   maxBody: number,
 ): MessageItem[] {
-  return raw.map((message) => renderMessage(message, encoding, type, maxBody));
+  // --max-body bounds what the messages of one direction show together, as for a body.
+  const budget = { left: maxBody };
+  return raw.map((message) => renderMessage(message, encoding, type, budget));
 }
 
-function renderMessage(message: RawMessage, encoding: string | undefined, type: protobuf.Type | undefined, maxBody: number): MessageItem {
+const NOT_KEPT: Record<NonNullable<RawMessage['notKept']>, string> = {
+  maxBody: 'message larger than --max-body',
+  tooLarge: `message larger than ${MAX_KEPT_MESSAGE} bytes`,
+  memoryBudget: 'message not kept: over the memory budget',
+};
+
+function renderMessage(message: RawMessage, encoding: string | undefined, type: protobuf.Type | undefined, budget: { left: number }): MessageItem {
   const item: MessageItem = { size: message.size };
   if (message.compressed) item.compressed = true;
-  if (message.bytes === null) {
-    item.body = null;
-    item.decodeError = 'message not kept (too large or over the connection budget)';
+  if (message.bytes === null || message.notKept !== undefined) {
+    // Nothing, or only the first bytes (shown raw: a prefix does not decode), were kept.
+    const kept = message.bytes;
+    Object.assign(item, kept === null ? { body: null } : renderBody(kept, kept.length));
+    if (kept !== null) {
+      item.bodyTruncated = true;
+      item.bodySize = message.size;
+    }
+    item.decodeError = NOT_KEPT[message.notKept ?? 'memoryBudget'];
+    budget.left -= kept?.length ?? 0;
     return item;
   }
   let bytes = message.bytes;
@@ -55,12 +71,20 @@ function renderMessage(message: RawMessage, encoding: string | undefined, type: 
       ? { ok: false as const, error: `unsupported grpc-encoding ${name}` }
       : decodeBody(bytes, codings, MAX_KEPT_MESSAGE);
     if (!decoded.ok) {
-      Object.assign(item, renderBody(bytes, maxBody));
+      Object.assign(item, renderBody(bytes, Math.max(0, budget.left)));
+      budget.left -= bytes.length;
       item.decodeError = decoded.error;
       return item;
     }
     bytes = decoded.bytes;
+    if (bytes.length > budget.left) {
+      Object.assign(item, renderBody(bytes, Math.max(0, budget.left)));
+      budget.left = 0;
+      item.decodeError = 'decoded message larger than --max-body';
+      return item;
+    }
   }
+  budget.left -= bytes.length;
   if (type !== undefined) {
     try {
       const decoded = type.decode(bytes);
@@ -78,7 +102,7 @@ function renderMessage(message: RawMessage, encoding: string | undefined, type: 
     item.value = tree;
     return item;
   }
-  Object.assign(item, renderBody(bytes, maxBody));
+  Object.assign(item, renderBody(bytes, bytes.length));
   item.decodeError = 'not a protobuf message';
   return item;
 }

@@ -5,12 +5,27 @@
 
 import type { Stats } from '../../stats.js';
 import type { Dir, StreamContext, StreamParser, TcpDissector } from '../types.js';
+import type { MemoryAccount } from '../../memory/budget.js';
+import { KeptBytes } from '../kept-bytes.js';
 import { detectHttp1 } from './detect.js';
 import { exchangeToCall, requestFields, type Exchange } from './exchange.js';
 import { MessageParser, type Framing, type HttpMessage, type MessageSink } from './message-parser.js';
 
-/** Requests waiting for their responses; beyond it the oldest is emitted without one. */
+/**
+ * Requests waiting for their responses; beyond it (or when the memory budget says so) the
+ * oldest is emitted without one, and the response that answers it is skipped when it comes,
+ * so that the next responses still pair with their own requests.
+ */
 const MAX_PENDING_EXCHANGES = 1024;
+/** Fixed cost of one pending exchange besides its head's strings. */
+const EXCHANGE_COST = 512;
+/**
+ * The parser's own state (two message parsers, their sinks, accounts, the exchange list):
+ * measured at about 5.4 KB a connection with one request open (5,000 connections, heap and
+ * external after a full GC, less what the exchange is charged). Charged for as long as the
+ * connection is, so that many idle connections count too.
+ */
+const PARSER_COST = 5500;
 
 type ResponseRole = 'paired' | 'interim' | 'unpaired' | 'upgrade' | 'tunnel';
 
@@ -18,10 +33,22 @@ export class Http1Parser implements StreamParser {
   private readonly client: MessageParser;
   private readonly server: MessageParser;
   private readonly stats: Stats;
+  /** Body bytes kept for entries not yet emitted, charged to the memory budget. */
+  private readonly bodies: KeptBytes;
   /** In request order; emitted from the front once both halves are done. */
   private readonly exchanges: Exchange[] = [];
   /** How many exchanges at the front already have their final response. */
   private answered = 0;
+  /** Responses still to come for requests emitted without them (shed): skipped, in order. */
+  private skipResponses = 0;
+  /** Pending exchanges (their heads), charged to the memory budget; the oldest is shed first. */
+  private readonly pendingMemory: MemoryAccount;
+  /** Unfinished heads and chunk lines of both directions, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  /** The parser's own state, charged with the connection it belongs to. */
+  private readonly stateMemory: MemoryAccount;
+  /** Inside onData: buffers in use are not shed (the budget moves on). */
+  private busy = false;
   private mode: 'http' | 'switched' | 'ignored' = 'http';
   private next: StreamParser | null = null;
   private current: { role: ResponseRole; exchange: Exchange | null } = { role: 'unpaired', exchange: null };
@@ -29,18 +56,34 @@ export class Http1Parser implements StreamParser {
   constructor(private readonly ctx: StreamContext) {
     this.stats = ctx.stats;
     const maxBody = ctx.options.maxBody;
-    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream);
-    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream);
+    this.bodies = new KeptBytes(ctx.memory);
+    this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memoryBudget'));
+    // Part of what the connection costs: when the budget wants it back, the connection table
+    // evicts its oldest connection (this account itself cannot shed).
+    this.stateMemory = ctx.memory.account('tcp.connections');
+    if (!this.stateMemory.charge(PARSER_COST)) this.stats.add('http1.stateUncharged');
+    this.buffers = ctx.memory.account('app.buffers', () => this.shedBuffer());
+    this.client = new MessageParser(true, this.clientSink, ctx.stats, maxBody, ctx.midstream, this.bodies, this.buffers);
+    this.server = new MessageParser(false, this.serverSink, ctx.stats, maxBody, ctx.midstream, this.bodies, this.buffers);
   }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
+    this.busy = true;
     try {
       if (this.mode === 'http') (dir === 0 ? this.client : this.server).onData(data, ts);
       else if (this.mode === 'switched') this.next?.onData(dir, data, ts);
       else this.stats.add('http1.upgradedBytesIgnored', data.length);
     } catch (err) {
       this.internalError(err);
+    } finally {
+      this.busy = false;
     }
+  }
+
+  /** The budget wants buffer bytes back: the direction holding more drops its unfinished head. */
+  private shedBuffer(): void {
+    if (this.busy || this.mode !== 'http') return;
+    (this.client.buffered >= this.server.buffered ? this.client : this.server).shedBuffer();
   }
 
   onGap(dir: Dir, missing: number, ts: number): void {
@@ -61,6 +104,12 @@ export class Http1Parser implements StreamParser {
       while (this.exchanges.length > 0) this.emitFirst();
     } catch (err) {
       this.internalError(err);
+    } finally {
+      // Whatever is still charged goes with the connection.
+      this.bodies.close();
+      this.pendingMemory.close();
+      this.buffers.close();
+      this.stateMemory.close();
     }
   }
 
@@ -77,11 +126,13 @@ export class Http1Parser implements StreamParser {
 
   private readonly clientSink: MessageSink = {
     begin: (msg) => {
-      if (this.exchanges.length >= MAX_PENDING_EXCHANGES) {
-        this.stats.add('http1.pendingExchangesDropped');
-        this.emitFirst();
+      if (this.exchanges.length >= MAX_PENDING_EXCHANGES) this.shedOldest(1, 'tooManyPending');
+      const cost = exchangeCost(msg);
+      if (!this.pendingMemory.charge(cost)) {
+        this.shedOldest(Number.MAX_SAFE_INTEGER, 'memoryBudget');
+        if (!this.pendingMemory.charge(cost)) this.stats.add('http1.pendingUncharged');
       }
-      this.exchanges.push({ request: msg, requestDone: false, response: null, responseDone: false, upgrade: null });
+      this.exchanges.push({ request: msg, requestDone: false, response: null, responseDone: false, upgrade: null, cost });
       const head = msg.head;
       // Until the server answers, bytes after an Upgrade or CONNECT request may not be HTTP/1.
       if (head.upgrade !== null || head.method === 'CONNECT') this.client.holdAfterThisMessage();
@@ -112,6 +163,14 @@ export class Http1Parser implements StreamParser {
 
   private beginResponse(msg: HttpMessage): Framing {
     const head = msg.head;
+    const status0 = head.status;
+    if (this.skipResponses > 0 && !(status0 >= 100 && status0 < 200 && status0 !== 101)) {
+      // The response of a request already emitted without it (shed): skipped, pairing kept.
+      this.skipResponses -= 1;
+      this.stats.add('http1.responsesSkipped');
+      this.current = { role: 'unpaired', exchange: null };
+      return unpairedFraming(msg);
+    }
     const ex = this.answered < this.exchanges.length ? this.exchanges[this.answered] : null;
     // A response that starts before its supposed request cannot answer it: its request
     // predates the capture (or was lost in a gap).
@@ -148,7 +207,7 @@ export class Http1Parser implements StreamParser {
   private completeResponse(msg: HttpMessage): void {
     const { role, exchange } = this.current;
     this.current = { role: 'unpaired', exchange: null };
-    if (exchange === null || role === 'interim' || role === 'unpaired') return;
+    if (exchange === null || role === 'interim' || role === 'unpaired') return msg.body.release();
     exchange.responseDone = true;
     if (role === 'upgrade') return this.upgrade(exchange, msg);
     if (role === 'tunnel') {
@@ -162,6 +221,7 @@ export class Http1Parser implements StreamParser {
     const protocol = (ex.request.head.upgrade ?? response.head.headers['upgrade'] ?? 'unknown').trim();
     if (protocol.toLowerCase() === 'h2c') {
       const init = { upgradeRequest: requestFields(ex.request), startMicros: ex.request.startMicros };
+      ex.request.body.release();
       const next = this.ctx.switchTo('http2', init);
       if (next !== null) {
         // Stream 1 of the HTTP/2 connection carries this request's response: http2 emits it.
@@ -199,10 +259,37 @@ export class Http1Parser implements StreamParser {
     }
   }
 
+  /**
+   * Emits the oldest exchanges without their responses until `want` bytes are freed (or one,
+   * for the queue limit). Only exchanges still waiting for a response head are shed; their
+   * responses are skipped when they come.
+   */
+  private shedOldest(want: number, reason: 'tooManyPending' | 'memoryBudget'): void {
+    let freed = 0;
+    while (freed < want && this.exchanges.length > 0) {
+      const first = this.exchanges[0];
+      if (this.answered === 0 && first.requestDone) {
+        first.shed = reason === 'tooManyPending' ? `more than ${MAX_PENDING_EXCHANGES} requests waiting` : 'memory budget';
+        this.skipResponses += 1;
+      } else if (this.answered === 0 || (reason === 'memoryBudget' && !first.responseDone)) {
+        // Still being sent, or its response is arriving (the budget takes bodies for that):
+        // nothing older to shed.
+        break;
+      }
+      freed += first.cost;
+      this.stats.add(`http1.exchangesShed.${reason}`);
+      this.emitFirst();
+    }
+  }
+
   private emitFirst(): void {
     const ex = this.exchanges.shift() as Exchange;
+    this.pendingMemory.release(ex.cost);
     if (this.answered > 0) this.answered--;
-    this.ctx.emit(exchangeToCall(ex));
+    const call = exchangeToCall(ex);
+    ex.request.body.release();
+    ex.response?.body.release();
+    this.ctx.emit(call);
   }
 
   /** A bug of ours must not take the engine down: count it and stop parsing this connection. */
@@ -211,6 +298,13 @@ export class Http1Parser implements StreamParser {
     this.mode = 'ignored';
     if (process.env.KUBECTL_TAP_DEBUG) console.error('http1:', err);
   }
+}
+
+/** What a pending exchange holds: its request head's strings (UTF-16), and a fixed cost. */
+function exchangeCost(msg: HttpMessage): number {
+  let bytes = EXCHANGE_COST + 2 * msg.head.target.length;
+  for (const name in msg.head.headers) bytes += 2 * (name.length + msg.head.headers[name].length) + 64;
+  return bytes;
 }
 
 /** A response without its request: HEAD is unknown, so no length means no body unless the connection closes. */

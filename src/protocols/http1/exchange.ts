@@ -13,6 +13,10 @@ export interface Exchange {
   responseDone: boolean;
   /** Protocol the connection switched to (101), or 'tunnel' for a CONNECT that succeeded. */
   upgrade: string | null;
+  /** Bytes charged to the memory budget while it waits. */
+  cost: number;
+  /** Why it was emitted before its response came (see Http1Parser.shedOldest). */
+  shed?: string;
 }
 
 export function requestFields(msg: HttpMessage): Record<string, unknown> {
@@ -56,5 +60,6 @@ export function exchangeToCall(ex: Exchange): Call {
     summary: `${req.head.method} ${req.head.target} -> ${res === null ? '(no response)' : res.head.status}`,
   };
   if (req.incomplete || (res !== null && res.incomplete)) call.incomplete = true;
+  if (ex.shed !== undefined && res === null) call.error = `given up waiting for the response: ${ex.shed}`;
   return call;
 }

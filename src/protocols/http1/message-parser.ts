@@ -6,6 +6,8 @@
 
 import type { Stats } from '../../stats.js';
 import { BodyCollector } from '../body-collector.js';
+import type { KeptBytes } from '../kept-bytes.js';
+import type { MemoryAccount } from '../../memory/budget.js';
 import { ContiguousBytes } from '../contiguous-bytes.js';
 import { parseFields, parseHead, type MessageHead } from './head.js';
 import { CR, LF, MAX_START_LINE, matchRequestLine, matchStatusLine } from './syntax.js';
@@ -56,7 +58,8 @@ const STOPPED = 9;
 
 export class MessageParser {
   private state = HEAD;
-  private readonly acc = new ContiguousBytes(MAX_HEAD_BYTES);
+  private readonly acc: ContiguousBytes;
+  private lastTs = 0;
   private msg: HttpMessage | null = null;
   private remaining = 0;
   /** Bytes of a pending head already searched for its end, to resume the search. */
@@ -77,7 +80,10 @@ export class MessageParser {
     private readonly stats: Stats,
     private readonly maxBody: number,
     midstream: boolean,
+    private readonly kept: KeptBytes | null = null,
+    buffers: MemoryAccount | null = null,
   ) {
+    this.acc = new ContiguousBytes(MAX_HEAD_BYTES, buffers);
     this.matchStart = isRequest ? matchRequestLine : matchStatusLine;
     if (midstream) this.state = RESYNC;
   }
@@ -118,16 +124,17 @@ export class MessageParser {
   stop(): void {
     this.state = STOPPED;
     this.held = [];
-    this.acc.clear();
+    this.acc.release();
   }
 
   onData(data: Buffer, ts: number): void {
     if (this.state === STOPPED) return;
     if (this.state === HOLD) return this.hold(data, 0, data.length, ts);
     let buf = data;
+    this.lastTs = ts;
     const fromAcc = this.acc.length > 0;
     if (fromAcc) {
-      this.acc.push(data);
+      if (!this.acc.push(data)) return this.refused(data.length, ts);
       buf = this.acc.view();
     }
     const end = buf.length;
@@ -180,9 +187,27 @@ export class MessageParser {
       if (fromAcc) this.acc.clear();
     } else if (fromAcc) {
       this.acc.consume(pos);
-    } else {
-      this.acc.push(data.subarray(pos));
+    } else if (!this.acc.push(data.subarray(pos))) {
+      this.refused(end - pos, ts);
     }
+  }
+
+  /** Bytes held while waiting for the rest of a head or chunk line. */
+  get buffered(): number {
+    return this.acc.length;
+  }
+
+  /** The memory budget refused room for an unfinished head: it is lost, as to a gap. */
+  private refused(n: number, ts: number): void {
+    this.stats.add('http1.bytesDropped.memoryBudget', this.acc.length + n);
+    this.onGap(n, ts);
+  }
+
+  /** The memory budget wants the unfinished head back: dropped, as to a gap, and counted. */
+  shedBuffer(): void {
+    this.stats.add('http1.bytesShed.memoryBudget', this.acc.length);
+    this.onGap(0, this.lastTs);
+    this.acc.release();
   }
 
   onGap(missing: number, ts: number): void {
@@ -252,7 +277,7 @@ export class MessageParser {
     } else if (this.acc.length > 0 && this.state !== STOPPED) {
       this.stats.add('http1.partialHeadsAtEnd');
     }
-    this.acc.clear();
+    this.acc.release();
     this.state = STOPPED;
   }
 
@@ -279,7 +304,7 @@ export class MessageParser {
       head,
       startMicros: startTs,
       endMicros: startTs,
-      body: new BodyCollector(this.maxBody, head.contentEncoding, this.stats, 'http1'),
+      body: new BodyCollector(this.maxBody, head.contentEncoding, this.stats, 'http1', this.kept),
       trailers: null,
       incomplete: false,
     };

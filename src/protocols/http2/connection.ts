@@ -7,12 +7,13 @@ import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { GrpcMessageReader } from '../grpc/framing.js';
 import { buildGrpcCall, isGrpcContentType } from '../grpc/call.js';
 import { BodyCollector } from '../body-collector.js';
-import { ByteBudget } from './budget.js';
+import { CHUNK_COST, KeptBytes } from '../kept-bytes.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import { Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
-import { HpackContext } from './hpack.js';
+import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameHeader } from './frames.js';
+import { HpackContext, type DecodedBlock } from './hpack.js';
 import { buildHttpCall } from './http-entry.js';
-import { fieldValue, newStream, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
+import type { MemoryAccount } from '../../memory/budget.js';
+import { fieldValue, newStream, type Fields, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
 
 /** Streams tracked at once per connection; more are counted and not reported. */
 export const MAX_OPEN_STREAMS = 1000;
@@ -30,6 +31,8 @@ interface PendingBlock {
   promisedId: number;
   chunks: Buffer[];
   size: number;
+  /** Bytes charged to the memory budget for the chunks. */
+  charged: number;
 }
 
 export class Http2Connection implements StreamParser {
@@ -37,9 +40,21 @@ export class Http2Connection implements StreamParser {
   private readonly hpack: [HpackContext, HpackContext];
   private readonly streams = new Map<number, H2Stream>();
   private readonly continuation: [PendingBlock | null, PendingBlock | null] = [null, null];
+  /** Per direction, the stream whose too-large header block is being skipped (0: none). */
+  private readonly discarding: [number, number] = [0, 0];
   /** Header table sizes each side announced in SETTINGS, waiting for the peer's ACK. */
   private readonly pendingTableSizes: [(number | undefined)[], (number | undefined)[]] = [[], []];
-  private readonly budget = new ByteBudget();
+  /** Bodies and messages kept for streams not yet emitted, charged to the memory budget. */
+  private readonly kept: KeptBytes;
+  /** Decoded header lists of the open streams (and header blocks being assembled), charged to the memory budget. */
+  private readonly headers: MemoryAccount;
+  /** Unfinished frames of both directions, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  /** Inside onData: buffers in use are not shed (the budget moves on). */
+  private busy = false;
+  private lastTs = 0;
+  /** Joined midstream: ids of the streams last reported, so that their late DATA is not a new stream. */
+  private readonly reported = new Set<number>();
   /** Highest stream id seen: frames of lower ids not in `streams` belong to streams already reported. */
   private highestStreamId = 0;
 
@@ -48,21 +63,31 @@ export class Http2Connection implements StreamParser {
     init?: Http2Init,
   ) {
     const midstream = ctx.midstream;
+    this.kept = new KeptBytes(ctx.memory);
+    this.headers = ctx.memory.account('app.headers', (want) => this.shedHeaders(want));
     this.hpack = [new HpackContext(!midstream), new HpackContext(!midstream)];
+    this.buffers = ctx.memory.account('app.buffers', () => {
+      if (this.busy) return;
+      (this.readers[0].buffered >= this.readers[1].buffered ? this.readers[0] : this.readers[1]).shed(this.lastTs);
+    });
     this.readers = [
-      new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface'),
-      new FrameReader(this.handlerFor(1), ctx.stats, midstream ? 'resync' : 'frames'),
+      new FrameReader(this.handlerFor(0), ctx.stats, midstream ? 'resync' : 'preface', this.buffers),
+      new FrameReader(this.handlerFor(1), ctx.stats, midstream ? 'resync' : 'frames', this.buffers),
     ];
     if (init?.upgradeRequest !== undefined) this.startUpgraded(init.upgradeRequest, init.startMicros ?? 0);
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    this.busy = true;
+    this.lastTs = tsMicros;
     try {
       this.readers[dir].push(data, tsMicros);
     } catch (err) {
       // Our own invariant broke on odd input: count it, and resynchronise this direction.
       this.ctx.stats.add('http2.internalErrors');
       this.readers[dir].gap(Number.MAX_SAFE_INTEGER, tsMicros);
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -81,6 +106,10 @@ export class Http2Connection implements StreamParser {
       }
       this.emit(stream, tsMicros);
     }
+    for (const dir of [0, 1] as const) this.dropBlock(dir);
+    this.kept.close();
+    this.headers.close();
+    this.buffers.close();
   }
 
   private startUpgraded(request: UpgradeRequest, startMicros: number): void {
@@ -100,9 +129,10 @@ export class Http2Connection implements StreamParser {
   private handlerFor(dir: Dir): FrameHandler {
     return {
       onFrame: (header, payload, ts) => this.onFrame(dir, header, payload, ts),
-      onDataPiece: (streamId, piece) => this.onDataPiece(dir, streamId, piece),
+      onDataPiece: (streamId, piece, ts) => this.onDataPiece(dir, streamId, piece, ts),
       onDataEnd: (streamId, endStream, ts) => {
         if (this.continuation[dir] !== null) this.abandonBlock(dir);
+        this.discarding[dir] = 0;
         if (endStream) this.endHalf(dir, streamId, ts);
       },
       onLost: (streamId, headerBlockLost) => this.onLost(dir, streamId, headerBlockLost),
@@ -111,7 +141,10 @@ export class Http2Connection implements StreamParser {
 
   private onFrame(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
     const type = header.type;
-    if (this.continuation[dir] !== null && type !== FrameType.Continuation) this.abandonBlock(dir);
+    if (type !== FrameType.Continuation) {
+      if (this.continuation[dir] !== null) this.abandonBlock(dir);
+      this.discarding[dir] = 0;
+    }
     switch (type) {
       case FrameType.Headers:
       case FrameType.PushPromise:
@@ -163,32 +196,61 @@ export class Http2Connection implements StreamParser {
       promisedId,
       chunks: [fragment],
       size: fragment.length,
+      charged: 0,
     };
     if ((header.flags & Flag.EndHeaders) !== 0) {
       this.onHeaderBlock(dir, block, fragment, ts);
       return;
     }
     // The fragment is only valid during this call: keep a copy until END_HEADERS.
+    if (!this.headers.charge(fragment.length + CHUNK_COST)) {
+      this.ctx.stats.add('http2.headerBytesDropped.memoryBudget', fragment.length);
+      this.hpack[dir].distrust();
+      this.discarding[dir] = header.streamId;
+      return;
+    }
+    block.charged = fragment.length + CHUNK_COST;
     block.chunks = [Buffer.from(fragment)];
     this.continuation[dir] = block;
   }
 
   private onContinuation(dir: Dir, header: FrameHeader, payload: Buffer, ts: number): void {
     const block = this.continuation[dir];
+    if (block === null && this.discarding[dir] === header.streamId) {
+      // The rest of a block given up on as too large: counted, not kept, until END_HEADERS.
+      this.ctx.stats.add('http2.headerBytesDropped.blockTooLarge', FRAME_HEADER_SIZE + payload.length);
+      if ((header.flags & Flag.EndHeaders) !== 0) this.discarding[dir] = 0;
+      return;
+    }
     if (block === null || block.streamId !== header.streamId) {
       this.ctx.stats.add('http2.strayContinuation');
       this.abandonBlock(dir);
       return;
     }
-    block.size += payload.length;
+    // Frame headers count: a flood of empty CONTINUATION frames is a large block too, and
+    // each frame would otherwise cost a kept chunk for nothing.
+    block.size += FRAME_HEADER_SIZE + payload.length;
     if (block.size > MAX_HEADER_BLOCK) {
       this.ctx.stats.add('http2.headerBlocksTooLarge');
+      this.ctx.stats.add('http2.headerBytesDropped.blockTooLarge', block.size);
       this.abandonBlock(dir);
+      // The request still happened: report it, its headers unknown, so its response pairs.
+      if (dir === 0 && block.promisedId === 0) this.onRequestHeaders(block, { fields: [], incomplete: true, droppedFields: 0, droppedBytes: 0 }, ts);
+      if ((header.flags & Flag.EndHeaders) === 0) this.discarding[dir] = header.streamId;
       return;
     }
-    block.chunks.push(Buffer.from(payload));
+    if (payload.length > 0) {
+      if (!this.headers.charge(payload.length + CHUNK_COST)) {
+        this.ctx.stats.add('http2.headerBytesDropped.memoryBudget', block.size);
+        this.abandonBlock(dir);
+        if ((header.flags & Flag.EndHeaders) === 0) this.discarding[dir] = header.streamId;
+        return;
+      }
+      block.charged += payload.length + CHUNK_COST;
+      block.chunks.push(Buffer.from(payload));
+    }
     if ((header.flags & Flag.EndHeaders) !== 0) {
-      this.continuation[dir] = null;
+      this.dropBlock(dir);
       this.onHeaderBlock(dir, block, Buffer.concat(block.chunks), ts);
     }
   }
@@ -196,54 +258,62 @@ export class Http2Connection implements StreamParser {
   /** A header block we will never see whole: the HPACK table of that direction is unknown now. */
   private abandonBlock(dir: Dir): void {
     const block = this.continuation[dir];
-    this.continuation[dir] = null;
+    this.dropBlock(dir);
     this.hpack[dir].distrust();
     if (block !== null) this.markIncomplete(dir, block.streamId);
   }
 
+  /** Lets go of the header block being assembled in `dir`, if any, and of its charge. */
+  private dropBlock(dir: Dir): void {
+    const block = this.continuation[dir];
+    if (block === null) return;
+    this.continuation[dir] = null;
+    this.headers.release(block.charged);
+    block.charged = 0;
+  }
+
   private onHeaderBlock(dir: Dir, block: PendingBlock, bytes: Buffer, ts: number): void {
-    let fields: [string, string][];
-    let incomplete: boolean;
+    let list: DecodedBlock;
     try {
-      ({ fields, incomplete } = this.hpack[dir].decode(bytes));
+      list = this.hpack[dir].decode(bytes);
     } catch {
       this.ctx.stats.add('http2.hpackErrors');
       this.hpack[dir].distrust();
-      fields = [];
-      incomplete = true;
+      list = { fields: [], incomplete: true, droppedFields: 0, droppedBytes: 0 };
     }
-    if (incomplete) this.ctx.stats.add('http2.headerBlocksIncomplete');
+    if (list.incomplete) this.ctx.stats.add('http2.headerBlocksIncomplete');
+    if (list.droppedFields > 0) {
+      this.ctx.stats.add('http2.headerFieldsDropped.listTooLarge', list.droppedFields);
+      this.ctx.stats.add('http2.headerBytesDropped.listTooLarge', list.droppedBytes);
+    }
     if (block.promisedId !== 0) {
-      this.onPushPromise(block.promisedId, fields, incomplete, ts);
+      this.onPushPromise(block.promisedId, list, ts);
       return;
     }
-    if (dir === 0) this.onRequestHeaders(block, fields, incomplete, ts);
-    else this.onResponseHeaders(block, fields, incomplete, ts);
+    if (dir === 0) this.onRequestHeaders(block, list, ts);
+    else this.onResponseHeaders(block, list, ts);
   }
 
-  private onRequestHeaders(block: PendingBlock, fields: [string, string][], incomplete: boolean, ts: number): void {
+  private onRequestHeaders(block: PendingBlock, list: DecodedBlock, ts: number): void {
     let stream = this.streams.get(block.streamId);
     if (stream === undefined) {
-      if (fieldValue(fields, ':method') === undefined && !incomplete) {
+      if (fieldValue(list.fields, ':method') === undefined && !list.incomplete) {
         this.ctx.stats.add('http2.unpairedHeaders'); // trailers of a stream that began before the capture
         return;
       }
       const created = this.createStream(block.streamId, ts);
       if (created === null) return;
       stream = created;
-      stream.request.fields = fields;
-      stream.request.headersIncomplete = incomplete;
+      this.setFields(stream, stream.request, list);
     } else if (stream.request.fields === null && stream.upgradeRequest === undefined) {
-      stream.request.fields = fields;
-      stream.request.headersIncomplete = incomplete;
+      this.setFields(stream, stream.request, list);
     } else {
-      stream.request.trailers = fields;
-      if (incomplete) stream.request.headersIncomplete = true;
+      this.setTrailers(stream, stream.request, list);
     }
     if (block.endStream) stream.request.ended = true;
   }
 
-  private onResponseHeaders(block: PendingBlock, fields: [string, string][], incomplete: boolean, ts: number): void {
+  private onResponseHeaders(block: PendingBlock, list: DecodedBlock, ts: number): void {
     const stream = this.streams.get(block.streamId);
     if (stream === undefined) {
       // Late frames of a stream already reported (after a reset) are normal; others began before the capture.
@@ -251,32 +321,46 @@ export class Http2Connection implements StreamParser {
       return;
     }
     const half = stream.response;
-    if (half.fields === null) {
-      const status = fieldValue(fields, ':status');
+    if (stream.joinedLate && (half.payload !== null || block.endStream) && fieldValue(list.fields, ':status') === undefined) {
+      // The response's headers came before the capture: this block is its trailers.
+      if (half.fields === null) {
+        half.fields = [];
+        half.headersIncomplete = true;
+      }
+      this.setTrailers(stream, half, list);
+    } else if (half.fields === null) {
+      const status = fieldValue(list.fields, ':status');
       // 1xx responses are interim (100-continue, 103 early hints): wait for the final one.
       if (status !== undefined && status.length === 3 && status[0] === '1') return;
-      half.fields = fields;
-      half.headersIncomplete = incomplete;
+      this.setFields(stream, half, list);
     } else {
-      half.trailers = fields;
-      if (incomplete) half.headersIncomplete = true;
+      this.setTrailers(stream, half, list);
     }
     if (block.endStream) this.endHalf(1, stream.id, ts);
   }
 
-  private onPushPromise(promisedId: number, fields: [string, string][], incomplete: boolean, ts: number): void {
+  private onPushPromise(promisedId: number, list: DecodedBlock, ts: number): void {
     const stream = this.createStream(promisedId, ts);
     if (stream === null) return;
     stream.pushed = true;
-    stream.request.fields = fields;
-    stream.request.headersIncomplete = incomplete;
+    this.setFields(stream, stream.request, list);
     stream.request.ended = true;
   }
 
-  private createStream(id: number, ts: number): H2Stream | null {
+  private remember(id: number): void {
+    this.reported.add(id);
+    if (this.reported.size > REMEMBERED_STREAMS) this.reported.delete(this.reported.values().next().value as number);
+  }
+
+  private createStream(id: number, ts: number): H2Stream {
     if (this.streams.size >= MAX_OPEN_STREAMS) {
-      this.ctx.stats.add('http2.streamsDropped');
-      return null;
+      // Shed the oldest: the stream open longest is the least likely to finish (a peer that
+      // opens streams and never ends them), and the new one is reported in its place.
+      const oldest = this.streams.values().next().value as H2Stream;
+      this.ctx.stats.add('http2.streamsShed.tooManyOpen');
+      oldest.error = `given up: more than ${MAX_OPEN_STREAMS} streams open`;
+      oldest.incomplete = true;
+      this.emit(oldest, ts);
     }
     const stream = newStream(id, ts);
     this.streams.set(id, stream);
@@ -284,18 +368,106 @@ export class Http2Connection implements StreamParser {
     return stream;
   }
 
-  private onDataPiece(dir: Dir, streamId: number, piece: Buffer): void {
-    const stream = this.streams.get(streamId);
-    if (stream === undefined) return;
+  /** The first header block of a half (its fields); the list limit's losses are kept with it. */
+  private setFields(stream: H2Stream, half: HalfStream, list: DecodedBlock): void {
+    half.fields = list.fields;
+    half.headersIncomplete = list.incomplete;
+    half.headersDropped += list.droppedFields;
+    this.chargeHeaders(stream, half, list.fields);
+  }
+
+  /** A later block (trailers) of the same half. */
+  private setTrailers(stream: H2Stream, half: HalfStream, list: DecodedBlock): void {
+    half.trailers = list.fields;
+    if (list.incomplete) half.headersIncomplete = true;
+    half.headersDropped += list.droppedFields;
+    this.chargeHeaders(stream, half, list.fields);
+  }
+
+  /**
+   * Decoded header lists are held until the stream is emitted: charged to the budget. When
+   * it refuses, the list keeps its pseudo-header fields only (what the entry needs to pair
+   * and name the call); the rest is counted as dropped, as for the list limit.
+   */
+  private chargeHeaders(stream: H2Stream, half: HalfStream, fields: Fields): void {
+    const bytes = headerListBytes(fields);
+    if (this.headers.charge(bytes)) {
+      stream.headerBytes += bytes;
+      return;
+    }
+    const before = fields.length;
+    const kept = pseudoOnly(fields);
+    fields.length = 0;
+    fields.push(...kept);
+    half.headersDropped += before - kept.length;
+    this.ctx.stats.add('http2.headerFieldsDropped.memoryBudget', before - kept.length);
+    const keptBytes = headerListBytes(fields);
+    if (this.headers.charge(keptBytes)) stream.headerBytes += keptBytes;
+  }
+
+  /** The budget wants header bytes back: the streams holding the largest lists give up their regular fields. */
+  private shedHeaders(want: number): void {
+    const largestFirst = [...this.streams.values()].filter((s) => s.headerBytes > 0).sort((a, b) => b.headerBytes - a.headerBytes);
+    let freed = 0;
+    for (const stream of largestFirst) {
+      if (freed >= want) break;
+      let bytes = 0;
+      for (const half of [stream.request, stream.response]) {
+        for (const fields of [half.fields, half.trailers]) {
+          if (fields === null) continue;
+          const kept = pseudoOnly(fields);
+          half.headersDropped += fields.length - kept.length;
+          this.ctx.stats.add('http2.headerFieldsShed', fields.length - kept.length);
+          fields.length = 0;
+          fields.push(...kept);
+          bytes += headerListBytes(fields);
+        }
+      }
+      const released = stream.headerBytes - bytes;
+      freed += released;
+      this.headers.release(released);
+      stream.headerBytes = bytes;
+    }
+  }
+
+  private onDataPiece(dir: Dir, streamId: number, piece: Buffer, ts: number): void {
+    let stream = this.streams.get(streamId);
+    if (stream === undefined) {
+      // Joined mid-connection, DATA of a stream we never saw open began before the capture:
+      // report it (its headers unknown) rather than nothing. Streams already reported here
+      // are remembered so that their late frames do not come back as new ones.
+      if (!this.ctx.midstream || this.reported.has(streamId)) return;
+      stream = this.joinLate(streamId, piece, ts);
+    }
     const half = dir === 0 ? stream.request : stream.response;
-    if (half.payload === null) half.payload = this.payloadFor(stream, half);
+    if (half.fields === null && stream.joinedLate) {
+      half.fields = [];
+      half.headersIncomplete = true;
+    }
+    if (half.payload === null) half.payload = this.payloadFor(stream, half, piece);
     half.payload.push(piece);
   }
 
-  private payloadFor(stream: H2Stream, half: HalfStream): BodyCollector | GrpcMessageReader {
-    if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.budget, this.ctx.stats);
+  private joinLate(streamId: number, firstPiece: Buffer, ts: number): H2Stream {
+    const stream = this.createStream(streamId, ts);
+    stream.joinedLate = true;
+    stream.incomplete = true;
+    stream.request.fields = [];
+    stream.request.headersIncomplete = true;
+    stream.grpc = looksLikeGrpcMessage(firstPiece);
+    this.ctx.stats.add('http2.streamsJoinedLate');
+    return stream;
+  }
+
+  private payloadFor(stream: H2Stream, half: HalfStream, firstPiece: Buffer): BodyCollector | GrpcMessageReader {
+    // Headers lost to an unknown HPACK table leave the content-type unknown: gRPC's message
+    // framing in the first DATA says it instead.
+    if (stream.grpc === null && half.headersIncomplete && fieldValue(stream.request.fields, 'content-type') === undefined) {
+      if (looksLikeGrpcMessage(firstPiece)) stream.grpc = true;
+    }
+    if (this.isGrpc(stream)) return new GrpcMessageReader(this.ctx.options.maxMessages, this.ctx.options.maxBody, this.kept, this.ctx.stats);
     const encoding = fieldValue(half.fields, 'content-encoding') ?? null;
-    return new BodyCollector(this.ctx.options.maxBody, encoding, this.ctx.stats, 'http2', this.budget);
+    return new BodyCollector(this.ctx.options.maxBody, encoding, this.ctx.stats, 'http2', this.kept);
   }
 
   private isGrpc(stream: H2Stream): boolean {
@@ -355,7 +527,7 @@ export class Http2Connection implements StreamParser {
 
   private onLost(dir: Dir, streamId: number, headerBlockLost: boolean): void {
     if (headerBlockLost) {
-      this.continuation[dir] = null;
+      this.dropBlock(dir);
       this.hpack[dir].distrust();
     }
     if (streamId !== 0) {
@@ -376,6 +548,9 @@ export class Http2Connection implements StreamParser {
 
   private emit(stream: H2Stream, ts: number): void {
     this.streams.delete(stream.id);
+    if (this.ctx.midstream) this.remember(stream.id);
+    this.headers.release(stream.headerBytes);
+    stream.headerBytes = 0;
     for (const half of [stream.request, stream.response]) {
       if (half.payload instanceof GrpcMessageReader) half.payload.end();
     }
@@ -384,6 +559,28 @@ export class Http2Connection implements StreamParser {
     for (const half of [stream.request, stream.response]) half.payload?.release();
     this.ctx.emit(call);
   }
+}
+
+/** Stream ids remembered as reported (a bounded window: older ones are forgotten first). */
+const REMEMBERED_STREAMS = 1024;
+
+/**
+ * Whether a DATA payload starts like a gRPC message: a compressed flag of 0 or 1 and a length
+ * gRPC would send (its default limit is 4 MiB; allow more), as when a stream's headers are unknown.
+ */
+function looksLikeGrpcMessage(piece: Buffer): boolean {
+  return piece.length >= 5 && piece[0] <= 1 && piece.readUInt32BE(1) <= 64 * 1024 * 1024;
+}
+
+/** Bytes a decoded list holds: its strings, and a fixed cost per field (RFC 9113's 32, rounded up for the pair arrays). */
+function headerListBytes(fields: Fields): number {
+  let bytes = 0;
+  for (const [name, value] of fields) bytes += name.length + value.length + 64;
+  return bytes;
+}
+
+function pseudoOnly(fields: Fields): Fields {
+  return fields.filter(([name]) => name.charCodeAt(0) === 58); // ':'
 }
 
 /**

@@ -22,6 +22,7 @@ export function detectHttp2(probe: Probe): Verdict {
   const fromClient = directionVerdict(probe.client);
   const fromServer = directionVerdict(probe.server);
   if (fromClient.verdict === 'no' || fromServer.verdict === 'no') return 'no';
+  if ((fromClient.weak && fromServer.verdict !== 'yes') || (fromServer.weak && fromClient.verdict !== 'yes')) return 'more';
   // Joined mid-flow, the client/server guess may be backwards: the header blocks tell
   // requests from responses (see orientation.ts). Contradicting evidence says 'no', so the
   // engine tries the swapped orientation, where the same evidence says 'yes'.
@@ -42,6 +43,8 @@ export function detectHttp2(probe: Probe): Verdict {
 interface DirectionVerdict {
   verdict: Verdict;
   evidence: SideEvidence;
+  /** 'yes' only from one frame header at the start of a full probe: both sides must say so. */
+  weak?: true;
 }
 
 const NO_EVIDENCE: SideEvidence = { requests: 0, responses: 0 };
@@ -53,6 +56,10 @@ function directionVerdict(bytes: Buffer): DirectionVerdict {
   const found = findFrameBoundary(window, 0, MIDSTREAM_CHAIN);
   const evidence = found === null ? NO_EVIDENCE : sideEvidence(window, found.at);
   if (found !== null && found.confirmed && found.at <= 16 * 1024 + 9) return { verdict: 'yes', evidence };
+  // Frames as large as the probe (16 KiB DATA frames of a gRPC stream carrying big messages)
+  // cannot be chained within it. A plausible frame header right where the bytes start, running
+  // past a full probe, is weaker evidence: it is taken when the other direction agrees.
+  if (found !== null && found.at === 0 && bytes.length >= PROBE_ENOUGH) return { verdict: 'yes', evidence, weak: true };
   // Not one plausible frame header at any offset (text protocols: the length alone is far
   // too big): refuse now rather than hold back HTTP/1 after us. The engine asks again as
   // bytes arrive, so a capture that joined inside a long frame is still found later.

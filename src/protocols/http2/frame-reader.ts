@@ -4,7 +4,9 @@
 // lay inside the current frame's payload, and otherwise scans for a plausible frame header
 // chain (frames.ts) before it trusts a boundary again.
 
+import type { MemoryAccount } from '../../memory/budget.js';
 import type { Stats } from '../../stats.js';
+import { CHUNK_COST, HeldCharge } from '../kept-bytes.js';
 import {
   CLIENT_PREFACE,
   FRAME_HEADER_SIZE,
@@ -47,16 +49,24 @@ export class FrameReader {
   private mode: Mode;
   private pending: Buffer[] = [];
   private pendingLength = 0;
+  /** The account's charge for `pending` (its bytes, and CHUNK_COST a piece). */
+  private readonly charge: HeldCharge;
   private header: FrameHeader = { length: 0, type: 0, flags: 0, streamId: 0 };
   /** Data bytes (Data mode) or bytes to skip (Skip mode) left in the current frame. */
   private left = 0;
   private padding = 0;
 
+  /**
+   * @param account where the bytes of unfinished frames are charged ('app.buffers'); a stash
+   *   the budget refuses drops the frame, as a gap would.
+   */
   constructor(
     private readonly handler: FrameHandler,
     private readonly stats: Stats,
     start: 'preface' | 'frames' | 'resync',
+    account: MemoryAccount | null = null,
   ) {
+    this.charge = new HeldCharge(account);
     this.mode = start === 'preface' ? Mode.Preface : start === 'frames' ? Mode.Header : Mode.Resync;
   }
 
@@ -99,8 +109,7 @@ export class FrameReader {
         buf = Buffer.concat(this.pending);
         at = 0;
         pos += take;
-        this.pending = [];
-        this.pendingLength = 0;
+        this.dropPending();
       }
       this.consume(buf, at, ts);
     }
@@ -258,7 +267,24 @@ export class FrameReader {
     this.push(buf, ts);
   }
 
+  /** Bytes held for an unfinished frame (or while resynchronising). */
+  get buffered(): number {
+    return this.pendingLength;
+  }
+
+  /** The memory budget wants the unfinished frame back: dropped, as to a gap, and counted. */
+  shed(ts: number): void {
+    if (this.pendingLength === 0) return;
+    this.stats.add('http2.bytesShed.memoryBudget', this.pendingLength);
+    this.gap(Number.MAX_SAFE_INTEGER, ts);
+  }
+
   private stash(bytes: Buffer): void {
+    if (!this.charge.grow(bytes.length + CHUNK_COST)) {
+      this.stats.add('http2.bytesDropped.memoryBudget', this.pendingLength + bytes.length);
+      this.gap(Number.MAX_SAFE_INTEGER, 0);
+      return;
+    }
     const copy = Buffer.allocUnsafe(bytes.length);
     bytes.copy(copy);
     this.pending.push(copy);
@@ -268,10 +294,16 @@ export class FrameReader {
   private setPending(buf: Buffer): void {
     this.pending = buf.length === 0 ? [] : [buf];
     this.pendingLength = buf.length;
+    this.settle();
   }
 
   private dropPending(): void {
     this.pending = [];
     this.pendingLength = 0;
+    this.settle();
+  }
+
+  private settle(): void {
+    this.charge.settle(this.pendingLength + this.pending.length * CHUNK_COST);
   }
 }

@@ -19,11 +19,23 @@ import type { HpackTable } from 'hpack.js';
 const STATIC_LENGTH = hpack['static-table'].table.length;
 export const DEFAULT_TABLE_SIZE = 4096;
 
+/**
+ * Decoded header list size we keep per block (RFC 9113 section 6.5.2 sizes: name + value +
+ * 32 per field), as SETTINGS_MAX_HEADER_LIST_SIZE bounds it for an endpoint; the same 64 KiB
+ * an HTTP/1 head may take. HPACK lets a block of a few bytes per field reference a 4 KB table
+ * entry thousands of times: beyond this, fields are counted, not kept.
+ */
+export const MAX_HEADER_LIST_SIZE = 64 * 1024;
+
 export interface DecodedBlock {
   /** Name/value pairs in order; names are lower case per RFC 9113. */
   fields: [string, string][];
   /** Some fields referenced table entries we do not know and were left out. */
   incomplete: boolean;
+  /** Fields past MAX_HEADER_LIST_SIZE, decoded (the table stays in step) but not kept. */
+  droppedFields: number;
+  /** Their decoded size (name + value + 32 each). */
+  droppedBytes: number;
 }
 
 export class HpackContext {
@@ -65,18 +77,33 @@ export class HpackContext {
     }
   }
 
-  /** Decodes one complete header block. Throws on malformed input (the caller counts it). */
-  decode(block: Buffer): DecodedBlock {
+  /**
+   * Decodes one complete header block, keeping fields up to `maxListSize` (see
+   * MAX_HEADER_LIST_SIZE). Throws on malformed input (the caller counts it).
+   */
+  decode(block: Buffer, maxListSize = MAX_HEADER_LIST_SIZE): DecodedBlock {
     const decoder = hpack.decoder.create();
     decoder.push(block);
-    const fields: [string, string][] = [];
-    let incomplete = false;
+    const out: DecodedBlock = { fields: [], incomplete: false, droppedFields: 0, droppedBytes: 0 };
+    const fields = out.fields;
+    let listSize = 0;
+    /** Keeps a field while the list is within its limit; once a field did not fit, none is kept. */
+    const keep = (name: string, nameSize: number, value: string, valueSize: number): void => {
+      const size = nameSize + valueSize + 32;
+      if (out.droppedFields === 0 && listSize + size <= maxListSize) {
+        listSize += size;
+        fields.push([name, value]);
+      } else {
+        out.droppedFields += 1;
+        out.droppedBytes += size;
+      }
+    };
     const table = this.table;
     while (!decoder.isEmpty()) {
       if (decoder.decodeBit() === 1) {
         const entry = this.lookup(decoder.decodeInt());
-        if (entry === undefined) incomplete = true;
-        else fields.push([entry.name, entry.value]);
+        if (entry === undefined) out.incomplete = true;
+        else keep(entry.name, entry.nameSize, entry.value, entry.totalSize - entry.nameSize - 32);
         continue;
       }
       const incremental = decoder.decodeBit() === 1;
@@ -101,13 +128,13 @@ export class HpackContext {
       }
       const rawValue = decoder.decodeStr();
       if (name === undefined) {
-        incomplete = true;
+        out.incomplete = true;
         // We cannot size the new entry, so the table's contents are unknown again.
         if (incremental) this.distrust();
         continue;
       }
       const value = octetString(rawValue);
-      fields.push([name, value]);
+      keep(name, nameSize, value, rawValue.length);
       if (incremental) {
         table.add(name, value, nameSize, rawValue.length);
         if (this.unknownTail) {
@@ -116,11 +143,11 @@ export class HpackContext {
         }
       }
     }
-    return { fields, incomplete };
+    return out;
   }
 
   /** An entry, or undefined when the index points into the unknown tail of the table. */
-  private lookup(index: number): { name: string; value: string; nameSize: number } | undefined {
+  private lookup(index: number): { name: string; value: string; nameSize: number; totalSize: number } | undefined {
     if (index === 0) throw new Error('HPACK index 0');
     if (index <= this.table.length) return this.table.lookup(index);
     if (this.unknownTail) return undefined;

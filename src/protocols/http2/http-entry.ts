@@ -74,6 +74,7 @@ function buildRequest(stream: H2Stream, options: EngineOptions): Record<string, 
   Object.assign(request, renderPayload(half, options));
   if (half.trailers !== null) request.trailers = headerObject(half.trailers);
   if (half.headersIncomplete) request.headersIncomplete = true;
+  markDropped(request, half);
   return request;
 }
 
@@ -85,6 +86,7 @@ function buildResponse(half: HalfStream, options: EngineOptions): Record<string,
   Object.assign(response, renderPayload(half, options));
   if (half.trailers !== null) response.trailers = headerObject(half.trailers);
   if (half.headersIncomplete) response.headersIncomplete = true;
+  markDropped(response, half);
   return response;
 }
 
@@ -93,6 +95,13 @@ function renderPayload(half: HalfStream, options: EngineOptions): Record<string,
   if (!(payload instanceof BodyCollector)) return { ...renderBody(Buffer.alloc(0), options.maxBody) };
   // A gap marks every open stream (it may not have hit this one): show what was kept, undecoded.
   return half.dataLost ? payload.renderAsSent() : payload.render();
+}
+
+/** Fields past the header list limit (hpack.ts): the entry says how many were not kept. */
+export function markDropped(target: Record<string, unknown>, half: HalfStream): void {
+  if (half.headersDropped === 0) return;
+  target.headersTruncated = true;
+  target.headersDropped = half.headersDropped;
 }
 
 /** Query parameters, percent-decoded; a repeated key becomes an array. */

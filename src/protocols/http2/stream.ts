@@ -10,6 +10,8 @@ export type Fields = [string, string][];
 export interface HalfStream {
   fields: Fields | null;
   headersIncomplete: boolean;
+  /** Fields (of the headers and trailers) past the header list limit: counted, not kept. */
+  headersDropped: number;
   trailers: Fields | null;
   ended: boolean;
   payload: BodyCollector | GrpcMessageReader | null;
@@ -45,14 +47,18 @@ export interface H2Stream {
   /** Why the stream did not complete, when not a reset. */
   error?: string;
   incomplete: boolean;
+  /** Its first frames came before the capture (joined midstream): headers unknown. */
+  joinedLate?: true;
+  /** Bytes of decoded header lists charged to the memory budget for this stream. */
+  headerBytes: number;
 }
 
 export function newHalf(): HalfStream {
-  return { fields: null, headersIncomplete: false, trailers: null, ended: false, payload: null, dataLost: false };
+  return { fields: null, headersIncomplete: false, headersDropped: 0, trailers: null, ended: false, payload: null, dataLost: false };
 }
 
 export function newStream(id: number, startMicros: number): H2Stream {
-  return { id, startMicros, request: newHalf(), response: newHalf(), pushed: false, grpc: null, incomplete: false };
+  return { id, startMicros, request: newHalf(), response: newHalf(), pushed: false, grpc: null, incomplete: false, headerBytes: 0 };
 }
 
 /** A pseudo or regular header's value (first occurrence). */

@@ -1,6 +1,11 @@
 // Deciding from the first bytes of a connection whether it speaks Kafka, on any port.
 import type { Probe, Verdict } from '../types.js';
-import { maxPlausibleFrame, requestHeaderAt } from './header.js';
+import { maxPlausibleFrame, requestHeaderAt, type RequestHeader } from './header.js';
+import { KafkaReader } from './reader.js';
+
+const PRODUCE = 0;
+/** Legal topic names: 1-249 of [a-zA-Z0-9._-]. */
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 /** Offsets tried when the capture joined mid-connection. */
 const midstreamScan = 4096;
@@ -26,8 +31,11 @@ export function detectKafka(probe: Probe): Verdict {
       if (size < 4 || size > 0x7fffffff) return 'no';
       return server.readInt32BE(4) === first.correlationId ? 'yes' : 'no';
     }
-    // Without the server's bytes, a second valid request (or a whole first frame) is enough.
-    return client.length >= next ? 'yes' : 'more';
+    // Without the server's bytes, a second valid request (or a whole first frame) is enough;
+    // a first Produce too large to be here whole (and maybe never answered: acks=0) is
+    // judged by what its body starts with.
+    if (client.length >= next) return 'yes';
+    return first.apiKey === PRODUCE && plausibleProduceStart(client, first) ? 'yes' : 'more';
   }
   if (!probe.midstream) return 'no';
   const boundary = findRequestBoundary(client);
@@ -93,10 +101,41 @@ export function findRequestBoundary(buf: Buffer): number {
     if (h === null || h === 'more') continue;
     const next = off + 4 + h.size;
     if (next === buf.length) return off;
+    // A request larger than what is here, starting right where the bytes start (segments
+    // begin at message boundaries): its size must not decide whether it is found.
+    if (off === 0 && next > buf.length) return off;
     if (next < buf.length - 14) {
       const n = requestHeaderAt(buf, next);
       if (n !== null && n !== 'more') return off;
     }
   }
   return -1;
+}
+
+/**
+ * Whether the bytes after a Produce request header read as the start of a Produce body:
+ * transactional id (v3+), acks of -1, 0 or 1, a timeout, one or more topics whose first has a
+ * legal name and one or more partitions. Versions that name topics by id (v13+) are not judged.
+ */
+function plausibleProduceStart(buf: Buffer, h: RequestHeader): boolean {
+  if (h.apiVersion >= 13) return false;
+  const r = new KafkaReader(buf, h.headerLength);
+  const flex = h.flexible;
+  try {
+    if (h.apiVersion >= 3) {
+      const id = r.string(flex);
+      if (id !== null && !/^[\x20-\x7e]{0,512}$/.test(id)) return false;
+    }
+    const acks = r.int16();
+    const timeout = r.int32();
+    if (acks < -1 || acks > 1 || timeout < 0 || timeout > 3_600_000) return false;
+    const topics = flex ? r.uvarint() - 1 : r.int32();
+    if (topics < 1 || topics > 10_000) return false;
+    const name = r.string(flex);
+    if (name === null || !TOPIC_NAME.test(name)) return false;
+    const partitions = flex ? r.uvarint() - 1 : r.int32();
+    return partitions >= 1 && partitions <= 100_000 && r.int32() >= 0;
+  } catch {
+    return false; // the bytes ended (or did not fit) before a verdict
+  }
 }

@@ -4,6 +4,7 @@
 import type { Call } from '../../entry.js';
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { ApiKey, isFlexible, responseHeaderHasTags } from './apis.js';
+import type { MemoryAccount } from '../../memory/budget.js';
 import { ByteQueue } from '../byte-queue.js';
 import { findRequestBoundary } from './detect.js';
 import { apiName, requestHeaderAt } from './header.js';
@@ -25,6 +26,24 @@ interface Pending {
   startMicros: number;
   request: Fields;
   incomplete: boolean;
+  /** Bytes charged to the memory budget while it waits. */
+  cost: number;
+}
+
+/** Fixed cost of a pending request besides its decoded fields (estimated as twice its frame). */
+const PENDING_COST = 512;
+
+/** Requests waiting for a response; whichever way one leaves, its charge is given back. */
+class PendingRequests extends Map<number, Pending> {
+  constructor(private readonly account: MemoryAccount) {
+    super();
+  }
+
+  override delete(id: number): boolean {
+    const p = this.get(id);
+    if (p !== undefined) this.account.release(p.cost);
+    return super.delete(id);
+  }
 }
 
 interface Direction {
@@ -36,13 +55,21 @@ interface Direction {
 
 export class KafkaParser implements StreamParser {
   private readonly dirs: [Direction, Direction];
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending: PendingRequests;
+  private readonly pendingMemory: MemoryAccount;
+  /** Unfinished frames of both directions, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  /** Inside onData: buffers in use are not shed (the budget moves on). */
+  private busy = false;
 
   constructor(private readonly ctx: StreamContext) {
     const synced = !ctx.midstream;
+    this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want));
+    this.pending = new PendingRequests(this.pendingMemory);
+    this.buffers = ctx.memory.account('app.buffers', () => this.shedBuffer());
     this.dirs = [
-      { queue: new ByteQueue(), synced, skip: 0 },
-      { queue: new ByteQueue(), synced, skip: 0 },
+      { queue: new ByteQueue(this.buffers), synced, skip: 0 },
+      { queue: new ByteQueue(this.buffers), synced, skip: 0 },
     ];
   }
 
@@ -53,7 +80,13 @@ export class KafkaParser implements StreamParser {
       d.skip -= n;
       data = data.subarray(n);
     }
-    d.queue.push(data);
+    if (!d.queue.push(data)) {
+      // The budget refused room for this frame: it is lost, as to a gap.
+      this.ctx.stats.add('kafka.bytesDropped.memoryBudget', d.queue.length + data.length);
+      this.onGap(dir, data.length, tsMicros);
+      return;
+    }
+    this.busy = true;
     try {
       this.drain(dir, tsMicros);
     } catch (err) {
@@ -62,6 +95,28 @@ export class KafkaParser implements StreamParser {
       d.queue.clear();
       d.synced = false;
       void err;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The budget wants buffer bytes back: the direction holding more drops its unfinished frame. */
+  private shedBuffer(): void {
+    if (this.busy) return;
+    const dir: Dir = this.dirs[0].queue.length >= this.dirs[1].queue.length ? 0 : 1;
+    this.ctx.stats.add('kafka.bytesShed.memoryBudget', this.dirs[dir].queue.length);
+    this.onGap(dir, 0, 0);
+  }
+
+  /** The budget wants pending bytes back: the oldest requests go out without their responses. */
+  private shedOldest(want: number): void {
+    let freed = 0;
+    for (const [id, p] of this.pending) {
+      if (freed >= want) break;
+      freed += p.cost;
+      this.pending.delete(id);
+      this.ctx.stats.add('kafka.requestsShed.memoryBudget');
+      this.emit(p, null, null, 'given up waiting for the response: memory budget', p.incomplete);
     }
   }
 
@@ -83,6 +138,10 @@ export class KafkaParser implements StreamParser {
       this.pending.delete(id);
       this.emit(p, null, null, 'connection ended before the response', p.incomplete);
     }
+    this.dirs[0].queue.clear();
+    this.dirs[1].queue.clear();
+    this.pendingMemory.close();
+    this.buffers.close();
     void tsMicros;
   }
 
@@ -186,7 +245,7 @@ export class KafkaParser implements StreamParser {
       }
       this.countBudget(budget);
     } else request.bodySkipped = true;
-    const p: Pending = { apiKey: h.apiKey, apiVersion: h.apiVersion, startMicros: tsMicros, request, incomplete: false };
+    const p: Pending = { apiKey: h.apiKey, apiVersion: h.apiVersion, startMicros: tsMicros, request, incomplete: false, cost: PENDING_COST + 2 * frame.length };
     if (h.apiKey === ApiKey.Produce && request.acks === 0) {
       this.emit(p, null, null); // acks=0: the broker never answers
       return;
@@ -198,6 +257,14 @@ export class KafkaParser implements StreamParser {
       this.emit(old, null, null, 'no response (too many requests waiting)', old.incomplete);
     }
     this.pending.delete(h.correlationId); // a reused id replaces, never duplicates
+    if (!this.pendingMemory.charge(p.cost)) {
+      this.shedOldest(Number.MAX_SAFE_INTEGER);
+      if (!this.pendingMemory.charge(p.cost)) {
+        this.ctx.stats.add('kafka.requestsShed.memoryBudget');
+        this.emit(p, null, null, 'given up waiting for the response: memory budget', p.incomplete);
+        return;
+      }
+    }
     this.pending.set(h.correlationId, p);
   }
 

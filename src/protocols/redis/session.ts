@@ -3,6 +3,7 @@
 // pub/sub state, and emits one Call per command and one per pushed message.
 
 import type { Call } from '../../entry.js';
+import type { MemoryAccount } from '../../memory/budget.js';
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { MESSAGE_KINDS, REDACTED, SUBSCRIBE_FAMILY, credentialIndexes, firstKeyIndex } from './commands.js';
 import { type RenderState, MAX_RENDERED_ELEMENTS, bytesToString, renderMap, renderValue, shortText } from './render.js';
@@ -11,8 +12,15 @@ import { readRequest } from './request.js';
 import { NEED_MORE, type Resp, RespError, readValue } from './resp.js';
 import { RespScanner } from './scan.js';
 
-/** Requests waiting for their reply; past this, requests are counted and their replies skipped. */
+/**
+ * Requests waiting for their reply; past this (or when the memory budget says so) the oldest
+ * is emitted without its reply and its reply, when it comes, is skipped: pairing stays right.
+ */
 export const MAX_PENDING = 1024;
+/** Fixed cost of one pending request besides its rendered arguments. */
+const PENDING_COST = 512;
+/** The session's own state beyond its buffers: measured at about 2.8 KB a connection (5,000, after a full GC). */
+const SESSION_COST = 2800;
 /** Bytes of one unfinished message kept per direction; a larger message is dropped and resynced. */
 export const MAX_BUFFERED = 8 * 1024 * 1024;
 
@@ -28,6 +36,8 @@ interface Pending {
   rendered: unknown[];
   state: RenderState;
   incomplete: boolean;
+  /** Bytes charged to the memory budget for it. */
+  cost: number;
 }
 
 interface Side {
@@ -43,8 +53,16 @@ export class RedisSession implements StreamParser {
   private readonly client: Side;
   private readonly server: Side;
   private readonly pending: Pending[] = [];
-  /** Requests not queued because the queue was full: their replies are skipped, in order. */
-  private skippedReplies = 0;
+  /** Replies still to come for requests already emitted without them (shed): skipped, in order. */
+  private skipReplies = 0;
+  /** Pending requests, charged to the memory budget; the oldest is shed first. */
+  private readonly pendingMemory: MemoryAccount;
+  private readonly buffers: MemoryAccount;
+  /** The session's own state, charged with the connection it belongs to. */
+  private readonly stateMemory: MemoryAccount;
+  private lastTs = 0;
+  /** Inside onData: the buffers are in use and are not shed (the budget moves on). */
+  private busy = false;
   /** Pairing after a gap may be off until the connection is quiet again. */
   private afterGap: boolean;
   private inMulti = false;
@@ -54,18 +72,29 @@ export class RedisSession implements StreamParser {
   private cutting = false;
 
   constructor(private readonly ctx: StreamContext) {
-    this.client = { queue: new ContiguousBytes(), scanner: new RespScanner(true), resync: ctx.midstream, skip: 0 };
-    this.server = { queue: new ContiguousBytes(), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
+    // Unfinished messages are charged to the memory budget; when it wants them back, the
+    // side holding more loses its unfinished bytes as after a gap.
+    this.buffers = ctx.memory.account('app.buffers', () => this.shedBuffer());
+    this.client = { queue: new ContiguousBytes(1024 * 1024, this.buffers), scanner: new RespScanner(true), resync: ctx.midstream, skip: 0 };
+    this.server = { queue: new ContiguousBytes(1024 * 1024, this.buffers), scanner: new RespScanner(false), resync: ctx.midstream, skip: 0 };
     this.afterGap = ctx.midstream;
+    this.pendingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want, 'memory budget'));
+    // Part of what the connection costs: the connection table evicts the oldest when the
+    // budget wants it back (this account itself cannot shed).
+    this.stateMemory = ctx.memory.account('tcp.connections');
+    if (!this.stateMemory.charge(SESSION_COST)) ctx.stats.add('redis.stateUncharged');
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    this.busy = true;
     try {
       this.read(dir === 0 ? this.client : this.server, data, tsMicros);
     } catch (err) {
       // Only a bug gets here: keep the engine alive, count it, start over on this side.
       this.ctx.stats.add('redis.internalError');
       this.lose(dir === 0 ? this.client : this.server, tsMicros);
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -76,6 +105,11 @@ export class RedisSession implements StreamParser {
 
   onEnd(tsMicros: number): void {
     this.flushPending(tsMicros, 'connection closed before the reply');
+    this.pendingMemory.close();
+    this.stateMemory.close();
+    this.client.queue.release();
+    this.server.queue.release();
+    this.buffers.close();
   }
 
   /**
@@ -93,11 +127,37 @@ export class RedisSession implements StreamParser {
     if (side === this.server) this.flushPending(tsMicros, undefined);
   }
 
+  /** The budget wants buffer bytes back: the side holding more drops its unfinished message. */
+  private shedBuffer(): void {
+    if (this.busy) return;
+    const side = this.client.queue.length >= this.server.queue.length ? this.client : this.server;
+    this.ctx.stats.add('redis.bytesShed.memoryBudget', side.queue.length);
+    this.lose(side, this.lastTs);
+    side.queue.release();
+  }
+
   private flushPending(tsMicros: number, error: string | undefined): void {
     for (const p of this.pending.splice(0)) {
+      this.pendingMemory.release(p.cost);
       this.emitCall(p, null, error === undefined ? true : p.incomplete, error);
     }
-    this.skippedReplies = 0;
+    this.skipReplies = 0;
+  }
+
+  /**
+   * Emits the oldest pending requests without their replies until `want` bytes are freed
+   * (or one, for the queue limit); their replies are skipped when they come.
+   */
+  private shedOldest(want: number, reason: string): void {
+    let freed = 0;
+    while (this.pending.length > 0 && freed < want) {
+      const p = this.pending.shift() as Pending;
+      freed += p.cost;
+      this.pendingMemory.release(p.cost);
+      this.skipReplies += p.remaining;
+      this.ctx.stats.add(`redis.requestsShed.${reason === 'memory budget' ? 'memoryBudget' : 'tooManyPending'}`);
+      this.emitCall(p, null, p.incomplete, `given up waiting for the reply: ${reason}`);
+    }
   }
 
   /** Appends data to the side's unfinished bytes and handles every whole message in them. */
@@ -116,7 +176,13 @@ export class RedisSession implements StreamParser {
       this.ctx.stats.add('redis.resynced');
     }
     const q = side.queue;
-    q.push(data);
+    this.lastTs = ts;
+    if (!q.push(data)) {
+      // The budget refused room for this message: it is lost, as after a gap.
+      this.ctx.stats.add('redis.bytesDropped.memoryBudget', q.length + data.length);
+      this.lose(side, ts);
+      return;
+    }
     while (q.length > 0) {
       const buf = q.bytes;
       if (side.resync) {
@@ -237,18 +303,24 @@ export class RedisSession implements StreamParser {
     if (command === 'MULTI') this.inMulti = true;
     else if (command === 'EXEC' || command === 'DISCARD' || command === 'RESET') this.inMulti = false;
 
-    if (this.pending.length >= MAX_PENDING || this.skippedReplies > 0) {
-      // Keep reply order: once one request is skipped, later ones queue behind it as skipped too.
-      this.ctx.stats.add('redis.pendingOverflow');
-      this.skippedReplies += 1;
-      return;
-    }
+    if (this.pending.length >= MAX_PENDING) this.shedOldest(1, `more than ${MAX_PENDING} requests waiting`);
     const remaining = SUBSCRIBE_FAMILY.has(command) ? Math.max(1, args.length) : 1;
-    this.pending.push({
+    const pending: Pending = {
       command, key, request, startMicros: ts, remaining, first: undefined, rendered: [],
       state: { maxBody: this.ctx.options.maxBody, stats: this.ctx.stats, truncated: false, binary: false },
-      incomplete: this.afterGap,
-    });
+      incomplete: this.afterGap, cost: pendingCost(args),
+    };
+    if (!this.pendingMemory.charge(pending.cost)) {
+      // The budget refused: this connection's own oldest go first, then this one if need be.
+      this.shedOldest(Number.MAX_SAFE_INTEGER, 'memory budget');
+      if (!this.pendingMemory.charge(pending.cost)) {
+        this.skipReplies += pending.remaining;
+        this.ctx.stats.add('redis.requestsShed.memoryBudget');
+        this.emitCall(pending, null, pending.incomplete, 'given up waiting for the reply: memory budget');
+        return;
+      }
+    }
+    this.pending.push(pending);
   }
 
   private onReply(v: Resp, ts: number): void {
@@ -271,14 +343,15 @@ export class RedisSession implements StreamParser {
       this.emitPush(v, kind ?? 'push', ts);
       return;
     }
+    if (this.skipReplies > 0) {
+      // The reply of a request already emitted without it (shed): skipped, pairing kept.
+      this.skipReplies -= 1;
+      this.ctx.stats.add('redis.repliesSkipped');
+      return;
+    }
     const head = this.pending[0];
     if (head === undefined) {
-      if (this.skippedReplies > 0) {
-        this.skippedReplies -= 1;
-        this.ctx.stats.add('redis.repliesSkipped');
-      } else {
-        this.ctx.stats.add('redis.unpairedReplies');
-      }
+      this.ctx.stats.add('redis.unpairedReplies');
       return;
     }
     if (this.cutting) head.state.truncated = true;
@@ -290,6 +363,7 @@ export class RedisSession implements StreamParser {
     head.remaining -= 1;
     if (head.remaining > 0) return;
     this.pending.shift();
+    this.pendingMemory.release(head.cost);
     this.emitCall(head, ts, head.incomplete, undefined);
   }
 
@@ -351,6 +425,13 @@ export class RedisSession implements StreamParser {
       fromServer: true,
     });
   }
+}
+
+/** What a pending request holds: its rendered arguments (as UTF-16 strings), and a fixed cost. */
+function pendingCost(args: string[]): number {
+  let bytes = PENDING_COST;
+  for (const a of args) bytes += 2 * a.length + 32;
+  return bytes;
 }
 
 /** The first element of an array/push as lower-case text, when the value may be a push. */

@@ -2,6 +2,7 @@
 // direction (a ClientHello may span records and segments), read the ClientHello and the
 // ServerHello, emit one entry, then ignore the rest of the connection (counting its bytes).
 import type { Call } from '../../entry.js';
+import type { MemoryAccount } from '../../memory/budget.js';
 import { ByteQueue } from '../byte-queue.js';
 import type { Dir, Probe, StreamContext, StreamParser, Verdict } from '../types.js';
 import { parseClientHello, parseServerHello, type ClientHello } from './hello.js';
@@ -10,14 +11,25 @@ import { alertName, versionName } from './names.js';
 const recordHeader = 5;
 /** TLSCiphertext may be 2^14 + 2048 bytes; anything longer is not TLS. */
 const maxRecord = 16384 + 2048;
-/** Largest handshake message we assemble (hellos with big key shares stay far below). */
-const maxHandshake = 64 * 1024;
+/**
+ * Largest handshake message we assemble: what a ClientHello's own length fields allow
+ * (version 2, random 32, session id 1+32, cipher suites 2+65534, compression 1+255,
+ * extensions 2+65535; RFC 8446 section 4.1.2). Post-quantum key shares and padding make
+ * hellos of tens of KB, spread over several records; a ServerHello is smaller still.
+ */
+const maxHandshake = 2 + 32 + 33 + 65536 + 256 + 65537;
+/** Bytes of a handshake message detection needs: type, 3-byte length, legacy version. */
+const helloPrefix = 6;
 
 const ContentType = { ChangeCipherSpec: 20, Alert: 21, Handshake: 22, ApplicationData: 23 } as const;
 
 export class TlsParser implements StreamParser {
-  private readonly records: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
-  private readonly handshake: [ByteQueue, ByteQueue] = [new ByteQueue(), new ByteQueue()];
+  /** Records and handshake messages being assembled, charged to the memory budget. */
+  private readonly buffers: MemoryAccount;
+  private readonly records: [ByteQueue, ByteQueue];
+  private readonly handshake: [ByteQueue, ByteQueue];
+  private busy = false;
+  private lastTs = 0;
   private hello: ClientHello | null = null;
   private helloMicros = 0;
   private recordVersion = '';
@@ -26,12 +38,37 @@ export class TlsParser implements StreamParser {
 
   constructor(private readonly ctx: StreamContext) {
     if (ctx.midstream) this.done = true; // the handshake is behind us
+    this.buffers = ctx.memory.account('app.buffers', () => {
+      // The budget wants the bytes back: the handshake is given up on, its entry says so.
+      if (this.busy || this.done) return;
+      this.ctx.stats.add('tls.handshakesShed.memoryBudget');
+      this.incomplete = true;
+      this.finish(this.lastTs, null, 'handshake given up: memory budget');
+      this.ignoreRest();
+    });
+    this.records = [new ByteQueue(this.buffers), new ByteQueue(this.buffers)];
+    this.handshake = [new ByteQueue(this.buffers), new ByteQueue(this.buffers)];
   }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
     if (this.done) return void this.ctx.stats.add('tls.bytesIgnored', data.length);
+    this.lastTs = tsMicros;
+    this.busy = true;
+    try {
+      this.read(dir, data, tsMicros);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private read(dir: Dir, data: Buffer, tsMicros: number): void {
     const q = this.records[dir];
-    q.push(data);
+    if (!q.push(data)) {
+      this.ctx.stats.add('tls.bytesDropped.memoryBudget', data.length);
+      this.incomplete = true;
+      this.finish(tsMicros, null, 'handshake given up: memory budget');
+      return;
+    }
     while (!this.done && q.length >= recordHeader) {
       const h = q.peek(recordHeader);
       const type = h[0];
@@ -47,11 +84,15 @@ export class TlsParser implements StreamParser {
       this.record(dir, type, fragment, tsMicros);
       q.consume(recordHeader + len);
     }
-    if (this.done) {
-      this.ctx.stats.add('tls.bytesIgnored', this.records[0].length + this.records[1].length);
-      this.records[0].clear();
-      this.records[1].clear();
-    }
+    if (this.done) this.ignoreRest();
+  }
+
+  /** The handshake is over for us: what is still queued is counted as ignored and let go. */
+  private ignoreRest(): void {
+    this.ctx.stats.add('tls.bytesIgnored', this.records[0].length + this.records[1].length);
+    this.records[0].clear();
+    this.records[1].clear();
+    this.buffers.close();
   }
 
   onGap(dir: Dir, _missing: number, tsMicros: number): void {
@@ -64,6 +105,7 @@ export class TlsParser implements StreamParser {
 
   onEnd(tsMicros: number): void {
     if (!this.done) this.finish(tsMicros, null, this.hello ? 'connection ended before the ServerHello' : undefined);
+    this.buffers.close();
   }
 
   private record(dir: Dir, type: number, fragment: Buffer, tsMicros: number): void {
@@ -78,7 +120,12 @@ export class TlsParser implements StreamParser {
       return;
     }
     const hs = this.handshake[dir];
-    hs.push(fragment);
+    if (!hs.push(fragment)) {
+      this.ctx.stats.add('tls.bytesDropped.memoryBudget', fragment.length);
+      this.incomplete = true;
+      this.finish(tsMicros, null, 'handshake given up: memory budget');
+      return;
+    }
     if (hs.length < 4) return;
     const head = hs.peek(4);
     const msgType = head[0];
@@ -108,6 +155,7 @@ export class TlsParser implements StreamParser {
   }
 
   private finish(tsMicros: number, response: Record<string, unknown> | null, error?: string): void {
+    if (this.done) return;
     this.done = true;
     this.handshake[0].clear();
     this.handshake[1].clear();
@@ -135,16 +183,33 @@ export class TlsParser implements StreamParser {
   }
 }
 
+/**
+ * A ClientHello opens the connection: handshake records (TLS 1.0-1.3 record versions) whose
+ * fragments, joined, begin with msg_type 1, a length a ClientHello can have, and a 3.x
+ * legacy version. The hello may be cut into records of any size, down to one byte each
+ * (legal, RFC 8446 section 5.1, and a known way past naive DPI), so the records are walked.
+ */
 export function detectTls(probe: Probe): Verdict {
   const c = probe.client;
-  if (c.length === 0) return probe.server.length > 0 ? 'no' : 'more'; // the client speaks first
-  if (c[0] !== ContentType.Handshake) return 'no';
-  if (c.length >= 2 && c[1] !== 3) return 'no';
-  if (c.length >= 3 && c[2] > 4) return 'no';
-  if (c.length >= 5) {
-    const len = c.readUInt16BE(3);
-    if (len < 4 || len > maxRecord) return 'no';
+  const undecided: Verdict = probe.server.length > 0 ? 'no' : 'more'; // the client speaks first
+  if (c.length === 0) return undecided;
+  const hs: number[] = [];
+  let pos = 0;
+  while (hs.length < helloPrefix) {
+    if (pos >= c.length) return undecided;
+    if (c[pos] !== ContentType.Handshake) return 'no';
+    if (pos + 1 < c.length && c[pos + 1] !== 3) return 'no';
+    if (pos + 2 < c.length && c[pos + 2] > 4) return 'no';
+    if (pos + 5 > c.length) return undecided;
+    const len = c.readUInt16BE(pos + 3);
+    // Zero-length handshake fragments are forbidden (RFC 8446 section 5.1).
+    if (len === 0 || len > maxRecord) return 'no';
+    const end = Math.min(c.length, pos + 5 + len);
+    for (let i = pos + 5; i < end && hs.length < helloPrefix; i++) hs.push(c[i]);
+    pos += 5 + len;
   }
-  if (c.length < 6) return probe.server.length > 0 ? 'no' : 'more';
-  return c[5] === 1 ? 'yes' : 'no';
+  if (hs[0] !== 1) return 'no';
+  const length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
+  if (length < 38 || length > maxHandshake) return 'no';
+  return hs[4] === 3 && hs[5] <= 4 ? 'yes' : 'no';
 }
