@@ -2,7 +2,9 @@
 // streaming file reader, then Engine.handleFrame for every frame, then finish) and judges
 // the outcome. Allowed: entries, or a CaptureFormatError from the reader. Failures: any
 // other exception, an entry that breaks docs/entry.schema.json or cannot be serialised as
-// JSON, a counter that is not a finite count.
+// JSON, a counter that is not a finite count, and any counter that says an exception was
+// caught inside the engine: a dissector or detector that threw (the engine survives those
+// by design, so without this check a dissector broken on every input would pass).
 
 import { Readable } from 'node:stream';
 import { readCaptureStream } from '../../src/capture/file-reader.js';
@@ -11,7 +13,15 @@ import type { Entry } from '../../src/entry.js';
 import { CaptureFormatError } from '../../src/errors.js';
 import { assertValidEntries } from '../helpers/schema.js';
 
-export type FailureKind = 'exception' | 'schema' | 'json' | 'stats' | 'timeout' | 'worker-crash' | 'harness';
+export type FailureKind = 'exception' | 'caught-exception' | 'schema' | 'json' | 'stats' | 'timeout' | 'worker-crash' | 'harness';
+
+/**
+ * Counters of exceptions the engine caught to stay alive: tcp.parserErrors and
+ * engine.parserErrors (a dissector threw at the engine), engine.detectorErrors.NAME (a
+ * detector threw), and each dissector's own NAME.internalError(s) (its last-resort catch).
+ * Malformed input has counters of its own (malformed, hpackErrors, ...): those are allowed.
+ */
+export const CAUGHT_EXCEPTION_COUNTER = /(?:^|\.)(?:internalErrors?|parserErrors|detectorErrors)(?:\.|$)/;
 
 export interface CaseResult {
   entries: number;
@@ -46,6 +56,10 @@ export async function runCase(chunks: readonly Buffer[]): Promise<CaseResult> {
   result.protocols = [...new Set(entries.map((e) => e.protocol))].sort();
   for (const [name, value] of Object.entries(stats)) {
     if (!Number.isSafeInteger(value) || value < 0) return fail(result, 'stats', new Error(`counter ${name} = ${value}`));
+  }
+  const caught = Object.entries(stats).filter(([name, value]) => CAUGHT_EXCEPTION_COUNTER.test(name) && value > 0);
+  if (caught.length > 0) {
+    return fail(result, 'caught-exception', new Error(`the engine caught exceptions: ${caught.map(([n, v]) => `${n}=${v}`).join(' ')}`));
   }
   try {
     assertValidEntries(entries);
