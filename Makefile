@@ -2,7 +2,7 @@
 # fresh Debian machine: Debian packages (when running as root) and node modules.
 SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
-                wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq
+                wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq zstd
 
 .PHONY: all deps apt build test fuzz bench demo typecheck clean
 
