@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
-const dir = resolve('.cluster', 'tests', 'shared');
+// TEST_CLUSTER_DIR: another place, for the runner's own test, which runs a runner inside a run.
+const dir = resolve(process.env.TEST_CLUSTER_DIR ?? join('.cluster', 'tests', 'shared'));
 
 function cli(args) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'test/cluster/cli.ts', ...args, '--dir', dir], { encoding: 'utf8', timeout: 180_000 });

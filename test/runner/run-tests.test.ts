@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
+import { root, skipUnless, tool } from '../helpers/requirements.js';
 
 const fixtures = 'test/runner/fixtures';
 
@@ -47,4 +50,17 @@ test('skips are listed with their reason; under TEST_STRICT they fail the run', 
   // skipUnless() fails the test itself; a registration-time skip fails the run at the end.
   assert.match(strict.out, /needs kubectl-tap-no-such-tool: not installed .*TEST_STRICT is on/);
   assert.match(strict.out, /1 skipped, which fails the run/);
+});
+
+test('files that use the shared simulated cluster get one cluster, up before them and down after', { timeout: 300_000 }, async (t) => {
+  if (skipUnless(t, root, tool('kubectl', 'version', '--client'))) return;
+  const dir = join(repoRoot, '.cluster', 'tests', 'runner-selftest');
+  const r = await runner(['cluster-a.fixture.ts', 'cluster-b.fixture.ts'], { TEST_CLUSTER_DIR: dir, TEST_TIMEOUT_MS: '120000' });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /shared simulated cluster for 2 file\(s\): bringing it up/);
+  const pids = [...r.out.matchAll(/CLUSTER ([AB]) pid=(\d+) dir=(\S+)/g)].map((m) => ({ who: m[1], pid: m[2], dir: m[3] }));
+  assert.deepEqual(pids.map((p) => p.who).sort(), ['A', 'B'], r.out);
+  assert.equal(pids[0]!.pid, pids[1]!.pid, 'both files saw the same cluster daemon');
+  assert.equal(pids[0]!.dir, dir);
+  assert.ok(!existsSync(join(dir, 'state.json')), 'the cluster was taken down after the run');
 });
