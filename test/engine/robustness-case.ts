@@ -11,17 +11,11 @@ import { readCaptureStream } from '../../src/capture/file-reader.js';
 import { Engine, engineOptions } from '../../src/engine.js';
 import type { Entry } from '../../src/entry.js';
 import { CaptureFormatError } from '../../src/errors.js';
+import { caughtExceptions } from '../helpers/caught-exceptions.js';
 import { assertValidEntries } from '../helpers/schema.js';
 
 export type FailureKind = 'exception' | 'caught-exception' | 'schema' | 'json' | 'stats' | 'timeout' | 'worker-crash' | 'harness';
 
-/**
- * Counters of exceptions the engine caught to stay alive: tcp.parserErrors and
- * engine.parserErrors (a dissector threw at the engine), engine.detectorErrors.NAME (a
- * detector threw), and each dissector's own NAME.internalError(s) (its last-resort catch).
- * Malformed input has counters of its own (malformed, hpackErrors, ...): those are allowed.
- */
-export const CAUGHT_EXCEPTION_COUNTER = /(?:^|\.)(?:internalErrors?|parserErrors|detectorErrors)(?:\.|$)/;
 
 export interface CaseResult {
   entries: number;
@@ -57,10 +51,8 @@ export async function runCase(chunks: readonly Buffer[]): Promise<CaseResult> {
   for (const [name, value] of Object.entries(stats)) {
     if (!Number.isSafeInteger(value) || value < 0) return fail(result, 'stats', new Error(`counter ${name} = ${value}`));
   }
-  const caught = Object.entries(stats).filter(([name, value]) => CAUGHT_EXCEPTION_COUNTER.test(name) && value > 0);
-  if (caught.length > 0) {
-    return fail(result, 'caught-exception', new Error(`the engine caught exceptions: ${caught.map(([n, v]) => `${n}=${v}`).join(' ')}`));
-  }
+  const caught = caughtExceptions(stats);
+  if (caught.length > 0) return fail(result, 'caught-exception', new Error(`the engine caught exceptions: ${caught.join(' ')}`));
   try {
     assertValidEntries(entries);
   } catch (error) {
