@@ -94,6 +94,17 @@ test('the Java client\'s xerial-framed snappy decodes like raw snappy; corrupt i
   }
 });
 
+test('an lz4 block whose size runs past the frame is refused before lz4js reads it', () => {
+  // Found by the robustness test (seed 4088174795): a corrupt block size made lz4js loop for
+  // seconds over bytes that are not there. The real frame, with its first block size raised.
+  const frame = Buffer.from(lz4Compress(Buffer.from('a real record value, compressed by lz4js '.repeat(50))));
+  const corrupt = Buffer.from(frame);
+  corrupt.writeUInt32LE(0x7ffffff0, 7); // magic 4, FLG, BD, header checksum: the first block size
+  assert.ok(inflateRecords(3, frame, 1 << 20).ok, 'the frame as made decodes');
+  const r = inflateRecords(3, corrupt, 1 << 20);
+  assert.deepEqual(r, { ok: false, tooLarge: false, error: 'lz4: lz4 block overruns the frame' });
+});
+
 /**
  * zstd from the zstd command-line tool (fzstd only decompresses). Given the size, zstd puts
  * it in the frame header, as librdkafka does; without it, the frame declares only its window

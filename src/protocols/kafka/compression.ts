@@ -70,12 +70,34 @@ function snappyBlock(block: Uint8Array, max: number): Uint8Array {
  * bound or the limit, whichever is smaller; lz4js reports how far it wrote, even past it.
  */
 function lz4(bytes: Buffer, max: number): Buffer {
+  checkLz4Blocks(bytes);
   const bound = lz4Bound(bytes);
   if (!Number.isFinite(bound) || bound < 0) throw new Error('lz4 frame with an unreadable size');
   const out = Buffer.alloc(Math.min(bound, max));
   const written = lz4Frame(bytes, out);
   if (written > out.length) throw new TooLarge(`lz4 frame of more than ${max} bytes, over the limit`);
   return out.subarray(0, written);
+}
+
+/**
+ * lz4js trusts each block's size: a corrupt one (up to 2 GiB) makes it loop over bytes that
+ * are not there, for seconds (the robustness test found it). So the frame's blocks are walked
+ * first, and each must lie inside the input; lz4js's work is then bounded by the input's size
+ * (a length byte adds at most 255 bytes of output).
+ */
+function checkLz4Blocks(bytes: Buffer): void {
+  if (bytes.length < 7 || bytes.readUInt32LE(0) !== 0x184d2204) throw new Error('not an lz4 frame');
+  const flags = bytes[4]!;
+  const blockChecksum = (flags & 0x10) !== 0;
+  let at = 4 + 2 + ((flags & 0x08) !== 0 ? 8 : 0) + 1; // FLG, BD, content size, header checksum
+  for (;;) {
+    if (at + 4 > bytes.length) throw new Error('lz4 frame cut short');
+    const size = bytes.readUInt32LE(at) & 0x7fffffff;
+    at += 4;
+    if (size === 0) return;
+    at += size + (blockChecksum ? 4 : 0);
+    if (at > bytes.length) throw new Error('lz4 block overruns the frame');
+  }
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
