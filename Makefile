@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
                 wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq \
-                podman buildah runc debootstrap
+                zstd podman buildah runc debootstrap
 
 # The tapper image (tapper-image/Dockerfile, docs/image.md), tagged with the package version.
 VERSION       := $(shell node -p "require('./package.json').version")

@@ -3,28 +3,33 @@
 // engine lazily so that `kubectl tap --help` stays fast.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import pkg from '../package.json' with { type: 'json' };
 import { readCommand } from './read.js';
 import { versionCommand } from './version.js';
 import { EXIT_USAGE, reportAndExit } from './exit.js';
 import { STDIN_ARG } from './flags.js';
+import { EXIT_CODES_HELP, usageMessage } from './usage.js';
 
 const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
+const commands = [readCommand, versionCommand];
+const commandNames = commands.map((c) => String(c.command).split(' ')[0]!);
 
 await yargs(argv)
   .scriptName('kubectl tap')
   .usage('$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
   .command(readCommand)
   .command(versionCommand)
-  .demandCommand(1, 'say which command to run; see --help')
+  .demandCommand(1)
   .strict()
   .recommendCommands()
   .help()
   .alias('h', 'help')
-  .version(false)
+  .version('version', 'Print the version (as the version command does)', `kubectl-tap ${pkg.version}`)
+  .epilogue(EXIT_CODES_HELP)
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((message, error) => {
     if (error) reportAndExit(error);
-    process.stderr.write(`kubectl tap: ${message} (see 'kubectl tap --help')\n`);
+    process.stderr.write(`kubectl tap: ${usageMessage(message, argv, commandNames)}\n`);
     process.exit(EXIT_USAGE);
   })
   .parseAsync();

@@ -1,8 +1,9 @@
 // The read command's body, loaded only when `read` runs (keeps --help fast).
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { engineOptions } from '../src/engine.js';
-import { UsageError } from '../src/errors.js';
+import { CaptureFormatError, UsageError } from '../src/errors.js';
 import { MIN_MEMORY_BUDGET } from '../src/memory/budget.js';
 import { readCapture } from '../src/read-capture.js';
 import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
@@ -41,11 +42,7 @@ export async function runRead(req: ReadRequest): Promise<void> {
     const { loadProtos } = await import('../src/protocols/grpc/protos.js');
     loadProtos(req.protoPaths); // cached: the engine's gRPC decoder gets the same index
   }
-  if (req.file !== '-') {
-    await access(req.file).catch(() => {
-      throw new UsageError(`${req.file}: no such file`);
-    });
-  }
+  if (req.file !== '-') await checkInputFile(req.file);
 
   const options = engineOptions({
     maxBody: req.maxBody,
@@ -58,7 +55,11 @@ export async function runRead(req: ReadRequest): Promise<void> {
   const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: INPUT_CHUNK_BYTES });
   const output = new LineOutput(process.stdout);
   const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
-  const result = await readCapture(input, options, { output, printer, filter });
+  const result = await readCapture(input, options, { output, printer, filter }).catch((err: unknown) => {
+    // The reader knows offsets, not names: say which input was not a capture.
+    if (err instanceof CaptureFormatError) err.message = `${req.file === '-' ? 'stdin' : req.file}: ${err.message}`;
+    throw err;
+  });
   if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
   if (!req.quiet) process.stderr.write(memoryFigures(req.memoryBudget, result.memory, result.stats));
 }
@@ -83,6 +84,20 @@ function memoryFigures(budget: number, memory: { limit: number; peak: number }, 
  * malformed, lost to gaps...): every one of them is shown, never only kept in the stats.
  */
 const GIVEN_UP = /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported|overflow|toolarge|skipped|shed|lost|cut|overbudget|partial|refused|notdecoded/i;
+
+
+/** A path that cannot be a capture is a usage error, found before anything is read. */
+async function checkInputFile(file: string): Promise<void> {
+  const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new UsageError(`${file}: no such file`);
+    if (err.code === 'EACCES') throw new UsageError(`${file}: permission denied`);
+    throw new Error(`${file}: ${err.message}`);
+  });
+  if (info.isDirectory()) throw new UsageError(`${file}: is a directory; give a pcap or pcapng file`);
+  await access(file, constants.R_OK).catch(() => {
+    throw new UsageError(`${file}: permission denied`);
+  });
+}
 
 /** One line of figures, then one line of what was dropped or malformed, if anything was. */
 function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {

@@ -1,6 +1,20 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../src/errors.js';
 import { reportAndExit } from './exit.js';
 import { parseByteSize, STDIN_ARG } from './flags.js';
+import { EXIT_CODES_HELP } from './usage.js';
+
+const READ_EXAMPLES = [
+  'Examples:',
+  '  # every call in the file, as NDJSON',
+  '  kubectl tap read capture.pcapng',
+  '  # live from tcpdump, one line a call (-U: write each packet as it arrives)',
+  '  tcpdump -i any -U -w - | kubectl tap read - -o summary',
+  '  # only server errors',
+  "  kubectl tap read capture.pcap -f 'response.status >= 500'",
+  '',
+  EXIT_CODES_HELP,
+].join('\n');
 
 interface ReadArgs {
   file: string;
@@ -30,11 +44,11 @@ export const readCommand: CommandModule<object, ReadArgs> = {
       .option('redact-header', { type: 'string', array: true, default: [] as string[], describe: 'also redact this header (repeatable)' })
       .option('proto', { type: 'string', array: true, default: [] as string[], describe: '.proto file or folder for named gRPC decoding (repeatable)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no end-of-run summary on stderr' })
-      .example('$0 read capture.pcapng', 'every call in the file, as NDJSON')
-      .example("tcpdump -i any -w - | $0 read - -o summary", 'live, one line a call')
-      .example("$0 read c.pcap -f 'response.status >= 500'", 'only server errors') as unknown as Argv<ReadArgs>,
+      // Examples as a block of their own: yargs' two-column examples wrap commands mid-line.
+      .epilogue(READ_EXAMPLES) as unknown as Argv<ReadArgs>,
   handler: async (args) => {
     try {
+      if (args.file === '') throw new UsageError('read needs a capture file, not an empty name: kubectl tap read FILE (or - for stdin)');
       const { runRead } = await import('./read-run.js');
       await runRead({
         file: args.file === STDIN_ARG ? '-' : args.file,

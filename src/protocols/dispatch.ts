@@ -104,9 +104,9 @@ class DetectingParser implements StreamParser {
 
   private tryDetect(final = false): void {
     const probe = this.makeProbe(false);
-    let choice = pick(probe, final);
+    let choice = pick(probe, final, this.stats);
     if (choice.dissector === null && this.ends.midstream) {
-      const swapped = pick(this.makeProbe(true), final);
+      const swapped = pick(this.makeProbe(true), final, this.stats);
       if (swapped.dissector) {
         choice = swapped;
         this.flipped = true;
@@ -183,14 +183,17 @@ class DetectingParser implements StreamParser {
   }
 }
 
-function pick(probe: Probe, final: boolean): { dissector: TcpDissector | null; undecided: boolean } {
+function pick(probe: Probe, final: boolean, stats: Stats): { dissector: TcpDissector | null; undecided: boolean } {
   let undecided = false;
   for (const d of tcpDissectors) {
     let verdict;
     try {
       verdict = d.detect(probe);
     } catch {
-      verdict = 'no'; // a detector must not throw; treat it as a refusal
+      // A detector must not throw: that is a bug, counted (the robustness test fails on it),
+      // and the engine goes on as if the detector had refused.
+      stats.add(`engine.detectorErrors.${d.name}`);
+      verdict = 'no';
     }
     if (verdict === 'yes') return { dissector: d, undecided: false };
     // Registry order is priority: an earlier dissector still undecided wins over a later 'yes'

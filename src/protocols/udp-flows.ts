@@ -125,6 +125,7 @@ export class UdpFlows {
       try {
         yes = d.detect(p.payload, p.srcPort, p.dstPort);
       } catch {
+        this.stats.add(`engine.detectorErrors.${d.name}`); // a bug: detectors must not throw
         yes = false;
       }
       if (yes) {

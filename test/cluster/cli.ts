@@ -1,6 +1,8 @@
 // `npm run cluster -- up [--nodes N] [--no-shop] [--dir DIR]`, `down [--dir DIR]`,
 // `add-node [--dir DIR]` and `remove-node NAME [--dir DIR]`.
 import { up, down, addNode, removeNode } from './cluster.js';
+import { names, stateDir } from './paths.js';
+import { alive, readState } from './state.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,8 +25,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (cmd === 'down') {
+    const where = stateDir(dir);
+    const state = readState(names(where).statePath);
+    const daemon = state === undefined ? undefined : { pid: state.pid, wasRunning: alive(state.pid) };
     const r = await down({ dir });
-    console.error(`cluster down (${r.removedNetns.length} network namespaces removed)`);
+    console.error(downReport(where, daemon, r.removedNetns.length));
     return 0;
   }
   if (cmd === 'add-node') {
@@ -45,6 +50,14 @@ async function main(): Promise<number> {
   }
   console.error('usage: npm run cluster -- up [--nodes N] [--no-shop] [--dir DIR] | down [--dir DIR] | add-node [--dir DIR] | remove-node NAME [--dir DIR]');
   return 2;
+}
+
+/** Says what `down` did, including when there was nothing to do. */
+function downReport(dir: string, daemon: { pid: number; wasRunning: boolean } | undefined, netns: number): string {
+  const removed = `${netns} network namespace${netns === 1 ? '' : 's'} removed`;
+  if (daemon === undefined && netns === 0) return `no cluster in ${dir}: nothing to take down`;
+  if (daemon === undefined) return `no cluster state in ${dir}, but leftovers were found: ${removed}`;
+  return `cluster in ${dir} taken down: daemon ${daemon.pid} ${daemon.wasRunning ? 'stopped' : 'had already exited'}, ${removed}`;
 }
 
 main().then((code) => process.exit(code), (err) => {

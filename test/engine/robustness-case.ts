@@ -2,16 +2,20 @@
 // streaming file reader, then Engine.handleFrame for every frame, then finish) and judges
 // the outcome. Allowed: entries, or a CaptureFormatError from the reader. Failures: any
 // other exception, an entry that breaks docs/entry.schema.json or cannot be serialised as
-// JSON, a counter that is not a finite count.
+// JSON, a counter that is not a finite count, and any counter that says an exception was
+// caught inside the engine: a dissector or detector that threw (the engine survives those
+// by design, so without this check a dissector broken on every input would pass).
 
 import { Readable } from 'node:stream';
 import { readCaptureStream } from '../../src/capture/file-reader.js';
 import { Engine, engineOptions } from '../../src/engine.js';
 import type { Entry } from '../../src/entry.js';
 import { CaptureFormatError } from '../../src/errors.js';
+import { caughtExceptions } from '../helpers/caught-exceptions.js';
 import { assertValidEntries } from '../helpers/schema.js';
 
-export type FailureKind = 'exception' | 'schema' | 'json' | 'stats' | 'timeout' | 'worker-crash' | 'harness';
+export type FailureKind = 'exception' | 'caught-exception' | 'schema' | 'json' | 'stats' | 'timeout' | 'worker-crash' | 'harness';
+
 
 export interface CaseResult {
   entries: number;
@@ -47,6 +51,8 @@ export async function runCase(chunks: readonly Buffer[]): Promise<CaseResult> {
   for (const [name, value] of Object.entries(stats)) {
     if (!Number.isSafeInteger(value) || value < 0) return fail(result, 'stats', new Error(`counter ${name} = ${value}`));
   }
+  const caught = caughtExceptions(stats);
+  if (caught.length > 0) return fail(result, 'caught-exception', new Error(`the engine caught exceptions: ${caught.join(' ')}`));
   try {
     assertValidEntries(entries);
   } catch (error) {

@@ -8,6 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { loadCapture } from './robustness-capture.js';
 import { runCase, type CaseResult } from './robustness-case.js';
 import { makeCase, type MutationOptions } from './mutate.js';
+import { tcpDissectors, udpDissectors } from '../../src/protocols/registry.js';
 
 export interface WorkerSetup {
   captures: { path: string; name: string }[];
@@ -20,6 +21,9 @@ export interface InjectedFaults {
   hangSeeds: number[];
   crashSeeds: number[];
   leakBytesPerCase: number;
+  /** Dissectors patched to throw: from their detector, or from every byte their parser is given. */
+  throwingDetectors?: string[];
+  throwingParsers?: string[];
 }
 
 export interface CaseRequest {
@@ -41,6 +45,7 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 const setup = workerData as WorkerSetup;
+patchThrowingDissectors(setup.faults);
 const captures = setup.captures.map((c) => loadCapture(c.path, c.name));
 const leaked: number[][] = [];
 
@@ -74,4 +79,30 @@ function injectFaults(seed: number): void {
   if (faults.leakBytesPerCase > 0) leaked.push(new Array<number>(Math.ceil(faults.leakBytesPerCase / 8)).fill(0.5));
   if (faults.hangSeeds.includes(seed)) for (;;);
   if (faults.crashSeeds.includes(seed)) throw new Error(`injected crash on seed ${seed}`);
+}
+
+/** Only for the harness's own test: dissectors that throw, which the engine survives and counts. */
+function patchThrowingDissectors(faults: InjectedFaults | undefined): void {
+  const fault = (what: string) => () => {
+    throw new Error(`injected ${what} fault`);
+  };
+  for (const d of tcpDissectors) {
+    const patched = d as { detect: unknown; create: unknown };
+    if (faults?.throwingDetectors?.includes(d.name)) patched.detect = fault(`${d.name} detector`);
+    if (faults?.throwingParsers?.includes(d.name)) {
+      const create = d.create.bind(d);
+      patched.create = (...args: Parameters<typeof d.create>) => {
+        const parser = create(...args);
+        return { onData: fault(`${d.name} parser`), onGap: parser.onGap.bind(parser), onEnd: parser.onEnd.bind(parser) };
+      };
+    }
+  }
+  for (const d of udpDissectors) {
+    if (!faults?.throwingParsers?.includes(d.name)) continue;
+    const create = d.create.bind(d);
+    (d as { create: unknown }).create = (...args: Parameters<typeof d.create>) => {
+      const parser = create(...args);
+      return { onDatagram: fault(`${d.name} parser`), onEnd: parser.onEnd.bind(parser) };
+    };
+  }
 }

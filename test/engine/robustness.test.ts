@@ -81,6 +81,30 @@ test('the harness catches a hang, a crash and a leak, naming the seeds', async (
   assert.ok(growth.heapGrowth >= 16 * MB, `leak not seen: heap grew ${(growth.heapGrowth / MB).toFixed(1)} MB`);
 });
 
+test('the harness fails on exceptions the engine caught: a throwing detector, TCP parser or UDP parser', async () => {
+  // The engine survives a dissector that throws (it counts it and carries on), so these
+  // cases produce no escaping exception: only the counters can tell.
+  const run = new RobustnessRun({
+    cases: 12,
+    baseSeed: 777,
+    captures,
+    mutation: { maxWindowBytes: 64 * 1024 },
+    caseTimeoutMs: 10_000,
+    memorySampleEvery: 1000,
+    workerHeapMb: 512,
+    faults: { hangSeeds: [], crashSeeds: [], leakBytesPerCase: 0, throwingDetectors: ['tls'], throwingParsers: ['http1', 'dns'] },
+  });
+  const s = await run.run();
+  assert.ok(s.failures.length > 0, 'no case failed although a detector and two parsers threw on every input');
+  assert.ok(s.failures.every((f) => f.kind === 'caught-exception'), JSON.stringify(s.failures.map((f) => f.kind)));
+  const messages = s.failures.map((f) => f.message).join('\n');
+  // tls is first in the registry: every TCP connection offered to it counts a detector error.
+  assert.match(messages, /engine\.detectorErrors\.tls=\d+/);
+  for (const f of s.failures) assert.match(f.message, /engine\.detectorErrors\.tls=|tcp\.parserErrors=|engine\.parserErrors=/);
+  // The unpatched dissectors still ran in those cases: the failures are not a dead engine.
+  assert.ok(s.entries > 0, 'no entries at all: the patched run did not exercise the engine');
+});
+
 test(`${CASES} seeded mutations of every capture: no exception, no hang, bounded memory`, { timeout: 900_000 }, async () => {
   const run = new RobustnessRun({
     cases: CASES,

@@ -67,6 +67,13 @@ test('kafkajs and kcat against the stand-in broker: every request decoded and pa
   assert.equal(stats['kafka.malformedResponse'] ?? 0, 0);
 });
 
+test('clients.expected.json is what tshark reads in the capture (derive-clients-expected.mjs)', (t) => {
+  if (!hasTshark) return t.skip('tshark not installed: cannot derive the expected file');
+  const script = new URL('../../testdata/kafka/derive-clients-expected.mjs', import.meta.url).pathname;
+  const derived = JSON.parse(spawnSync(process.execPath, [script, clients, '19092'], { encoding: 'utf8' }).stdout);
+  assert.deepEqual(derived, expected);
+});
+
 test('per api key and version, request counts agree with tshark', async (t) => {
   if (!hasTshark) return t.skip('tshark not installed: cannot compare with it');
   for (const [path, port] of [[clients, 19092], [shared, 9092]] as const) {

@@ -1,6 +1,6 @@
 // Robustness of the Kafka, DNS and TLS dissectors: their real captures with bytes flipped
 // (a seeded generator, so failures replay) go through the whole engine. Nothing may throw
-// out of a dissector, and every entry that still comes out must match the schema.
+// out of a dissector, nor be caught inside the engine (test/helpers/caught-exceptions.ts), and every entry that still comes out must match the schema.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CaptureFormatError } from '../../src/errors.js';
 import { entriesFromCapture } from '../helpers/engine.js';
+import { caughtExceptions } from '../helpers/caught-exceptions.js';
 import { assertValidEntries } from '../helpers/schema.js';
 
 const captures = ['kafka/clients.pcap', 'kafka/kafka-produce-metadata.pcap', 'dns/queries.pcap', 'tls/handshakes.pcap', 'mixed/mixed.pcap'];
@@ -33,8 +34,9 @@ test('flipped bytes in real captures: no throw, only valid entries', async () =>
         const path = join(dir, `r${round}.pcap`);
         writeFileSync(path, copy);
         try {
-          const { entries } = await entriesFromCapture(path);
+          const { entries, stats } = await entriesFromCapture(path);
           assertValidEntries(entries);
+          assert.deepEqual(caughtExceptions(stats), [], `${name} round ${round}: exceptions caught inside the engine`);
           entriesSeen += entries.length;
         } catch (err) {
           if (!(err instanceof CaptureFormatError)) throw new Error(`${name} round ${round}: ${(err as Error).stack}`);

@@ -41,6 +41,12 @@ test('each real handshake gives one tls entry with SNI, ALPN, versions and the c
   assert.ok((stats['tls.bytesIgnored'] ?? 0) > 0, 'bytes after the handshake are counted as ignored');
 });
 
+test('handshakes.expected.json is what tshark reads in the capture (derive-expected.mjs)', (t) => {
+  if (!hasTshark()) return t.skip('tshark not installed: cannot derive the expected file');
+  const derived = JSON.parse(execFileSync(process.execPath, [new URL('../../testdata/tls/derive-expected.mjs', import.meta.url).pathname, capture], { encoding: 'utf8' }));
+  assert.deepEqual(derived, expected);
+});
+
 test('SNI and negotiated cipher agree with tshark', async (t) => {
   if (!hasTshark()) return t.skip('tshark not installed: cannot compare with it');
   const out = execFileSync(

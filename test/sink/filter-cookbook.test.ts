@@ -10,6 +10,7 @@ import { compileFilter } from '../../src/sink/filter.js';
 import { Stats } from '../../src/stats.js';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { repoRoot } from '../helpers/cli.js';
+import { assertValidEntries } from '../helpers/schema.js';
 
 type Predicate = (e: Entry) => boolean;
 const req = (e: Entry) => e.request as Record<string, any>;
@@ -80,6 +81,7 @@ test('every cookbook query selects exactly what it says, on real entries', async
   const entries: Entry[] = [];
   for (const c of captures) entries.push(...(await entriesFromCapture(join(repoRoot, 'testdata', c))).entries);
   addNames(entries);
+  assertValidEntries(entries); // names included: what the cluster resolver adds is in the schema too
   const rows = cookbookRows();
   assert.deepEqual(rows.map((r) => r.id).sort(), Object.keys(expectations).sort(), 'docs/filters.md rows and this test list the same ids');
   for (const row of rows) {

@@ -21,4 +21,6 @@ printf 'k1:hello from kcat\nk2:second line\n' | kcat -b "127.0.0.1:$port" -P -t 
 kcat -b "127.0.0.1:$port" -C -t orders -o beginning -e -q >/dev/null
 sleep 0.3
 kill -INT "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null || true
-echo "wrote $out"
+# The ground truth, from tshark's dissection of the capture (not from our engine).
+node "$here/derive-clients-expected.mjs" "$out" "$port" > "${out%.pcap}.expected.json"
+echo "wrote $out and ${out%.pcap}.expected.json"

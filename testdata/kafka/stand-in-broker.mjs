@@ -8,6 +8,9 @@
 //   legacy    ApiVersions 0-3, Metadata 0-5, Produce 3, Fetch 4, ListOffsets 1 (clients.pcap)
 //   flexible  every API the files implement, up to and including flexible versions (groups.pcap)
 //   old       legacy without ApiVersions v3, like a broker before Kafka 2.4 (old-broker.pcap)
+//   codecs    flexible, with Produce and Fetch advertised from v0 as real brokers do: librdkafka
+//             compresses only for a broker whose version ranges show the codec's Kafka release
+//             (codecs.pcap)
 // Requests are answered in order per connection, as a broker does, even when a Fetch waits.
 // Usage: node stand-in-broker.mjs PORT [legacy|flexible|old]   (exits on SIGTERM/SIGINT)
 import { appendFileSync } from 'node:fs';
@@ -32,6 +35,7 @@ const profiles = {
     12: [0, 4], 13: [0, 5], 14: [0, 5], 18: [0, 3], 19: [0, 7],
   },
 };
+profiles.codecs = { ...profiles.flexible, 0: [0, 9], 1: [0, 12] };
 const supported = profiles[profile];
 if (!supported) throw new Error(`unknown profile ${profile}`);
 // First flexible version of each API this broker knows (KIP-482).

@@ -4,7 +4,8 @@
 # SNI api.shop.example, ALPN h2,http/1.1), openssl s_client forced to TLS 1.2 with
 # ECDHE-RSA-AES128-GCM-SHA256 (SNI legacy.shop.example), openssl s_client with no SNI, and
 # openssl s_client whose ClientHello spans two records (-max_send_frag 512, FFDHE key share).
-# Usage: bash testdata/tls/record.sh   (needs tcpdump and openssl; root for tcpdump on lo)
+# handshakes.expected.json is then derived from tshark's reading of it (derive-expected.mjs).
+# Usage: bash testdata/tls/record.sh   (needs tcpdump, openssl and tshark; root for tcpdump on lo)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -24,4 +25,6 @@ echo | openssl s_client -connect 127.0.0.1:18443 -tls1_3 -groups ffdhe4096:x2551
 wait "$server"
 sleep 0.3
 kill -INT "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-echo "wrote $here/handshakes.pcap"
+# The ground truth, from tshark's dissection (not from our engine).
+node "$here/derive-expected.mjs" "$here/handshakes.pcap" > "$here/handshakes.expected.json"
+echo "wrote $here/handshakes.pcap and $here/handshakes.expected.json"

@@ -5,12 +5,6 @@ import { AmqpSession } from './session.js';
 
 export const amqpDissector: TcpDissector = {
   name: 'amqp',
-  detect: (probe) => {
-    try {
-      return detectAmqp(probe);
-    } catch {
-      return 'no';
-    }
-  },
+  detect: detectAmqp, // must not throw: the engine counts a throw as engine.detectorErrors
   create: (ctx) => new AmqpSession(ctx),
 };

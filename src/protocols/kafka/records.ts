@@ -1,14 +1,14 @@
 // Kafka record sets as they travel in Produce requests and Fetch responses: record batches
 // (magic 2, Kafka >= 0.11) and the legacy message sets (magic 0 and 1). Written here rather
 // than taken from a client library because kafkajs's decoder needs its whole client runtime
-// and throws on truncated batches, which Fetch responses legitimately end with. Gzip is
-// inflated with the cap the other protocols' content decoding uses; snappy, lz4 and zstd are
-// named and left compressed.
+// and throws on truncated batches, which Fetch responses legitimately end with. Compressed
+// records (gzip, snappy, lz4, zstd: compression.ts) are inflated with the cap the other
+// protocols' content decoding uses.
 import { renderBody, type RenderedBody } from '../body.js';
-import { decodeBody, MAX_DECODED_BYTES } from '../content-decoding.js';
+import { MAX_DECODED_BYTES } from '../content-decoding.js';
+import { CODECS, inflateRecords } from './compression.js';
 import { KafkaDecodeError, KafkaReader } from './reader.js';
 
-const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 /** Largest inflated record set we accept; beyond it the set is reported compressed. */
 const maxInflated = MAX_DECODED_BYTES;
 
@@ -84,12 +84,8 @@ function render(bytes: Buffer | null, maxBody: number): RenderedBody | null {
 }
 
 function inflate(codec: number, bytes: Buffer, set: RecordSet, budget: RecordBudget): Buffer | null {
-  set.codec = codecs[codec] ?? `codec-${codec}`;
-  if (codec !== 1) {
-    set.compressedBytes = (set.compressedBytes ?? 0) + bytes.length;
-    return null;
-  }
-  const inflated = decodeBody(bytes, ['gzip'], maxInflated);
+  set.codec = CODECS[codec] ?? `codec-${codec}`;
+  const inflated = inflateRecords(codec, bytes, maxInflated);
   if (inflated.ok) return inflated.bytes;
   if (inflated.tooLarge) budget.inflateTooLarge += 1;
   set.compressedBytes = (set.compressedBytes ?? 0) + bytes.length;

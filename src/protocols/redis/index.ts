@@ -5,12 +5,6 @@ import { RedisSession } from './session.js';
 
 export const redisDissector: TcpDissector = {
   name: 'redis',
-  detect: (probe) => {
-    try {
-      return detectRedis(probe);
-    } catch {
-      return 'no';
-    }
-  },
+  detect: detectRedis, // must not throw: the engine counts a throw as engine.detectorErrors
   create: (ctx) => new RedisSession(ctx),
 };

@@ -4,8 +4,12 @@
 import { RESOURCES } from '../api/resources.js';
 import { kinds, now, type Controller, type Ctx } from './context.js';
 
-/** How long a namespace stays Terminating at least, so clients can observe the phase. */
-const TERMINATING_MIN_MS = 2500;
+/**
+ * How long a namespace stays Terminating at least, so clients can observe the phase. 2.5 s
+ * was too short for `make test` on a loaded 2-core machine: one kubectl call there can take
+ * longer, and cluster.test.ts then found the namespace already gone (2 runs in 3).
+ */
+const TERMINATING_MIN_MS = 8000;
 
 export function namespaceController(ctx: Ctx, caPem: string): Controller {
   const { store, api } = ctx;
