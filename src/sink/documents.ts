@@ -5,7 +5,9 @@ import type { Entry } from '../entry.js';
 import { toDot } from './dot.js';
 import type { EdgeTable } from './edges.js';
 import type { DocumentMode } from './printers.js';
+import { HarDocument } from './har.js';
 import { serviceGraph } from './service-map.js';
+import pkg from '../../package.json' with { type: 'json' };
 
 export interface EntryDocument {
   /** Takes the reported entries; absent for documents made from the shared edge table. */
@@ -17,5 +19,7 @@ export function documentFor(mode: DocumentMode, edges: EdgeTable): EntryDocument
   switch (mode) {
     case 'dot':
       return { render: () => toDot(serviceGraph(edges)) };
+    case 'har':
+      return new HarDocument({ name: 'kubectl-tap', version: pkg.version });
   }
 }
