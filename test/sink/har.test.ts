@@ -32,7 +32,7 @@ test('on every HTTP, HTTP/2 and gRPC capture, -o har is valid HAR 1.2 with one e
     const doc = JSON.parse(har.stdout);
     assert.ok(validateHar(doc), `${capture}: ${JSON.stringify(validateHar.errors?.slice(0, 3))}`);
     const entries: Array<Record<string, any>> = nd.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)); // eslint-disable-line @typescript-eslint/no-explicit-any
-    assertValidEntries(entries);
+    assertValidEntries(entries.slice());
     const http = entries.filter((e) => e.protocol === 'http' || e.protocol === 'grpc');
     assert.equal(doc.log.version, '1.2');
     assert.equal(doc.log.entries.length, http.length, capture);
