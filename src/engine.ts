@@ -4,6 +4,7 @@
 
 import type { Frame } from './capture/frame.js';
 import { PacketDecoder } from './decode/decoder.js';
+import type { Packet } from './decode/packet.js';
 import { makeEntry, type Call, type Entry } from './entry.js';
 import { openConnection } from './protocols/dispatch.js';
 import type { EngineOptions } from './protocols/types.js';
@@ -31,6 +32,11 @@ export class Engine {
   private readonly tcp: TcpAssembler;
   private readonly udp: UdpFlows;
   private lastTs = 0;
+  /**
+   * Sees every decoded packet with its frame before the engine does (--pcap-out keeps the
+   * packets of reported calls). The frame's bytes are valid only during the call.
+   */
+  packetObserver: ((packet: Packet, frame: Frame) => void) | null = null;
 
   constructor(
     readonly options: EngineOptions,
@@ -49,6 +55,7 @@ export class Engine {
     const packet = this.decoder.decode(frame);
     if (!packet) return;
     if (packet.tsMicros > this.lastTs) this.lastTs = packet.tsMicros;
+    if (this.packetObserver) this.packetObserver(packet, frame);
     if (packet.transport === 'tcp') this.tcp.push(packet);
     else this.udp.push(packet);
   }
