@@ -1,5 +1,6 @@
 // Bundles the CLI into one executable file, dist/kubectl-tap, that kubectl's plugin
-// discovery finds on PATH. Heavy modules are loaded lazily by the commands that need them,
+// discovery finds on PATH, and the tapper daemon into dist/tapper.js (run by the image as
+// `node dist/tapper.js`). Heavy modules are loaded lazily by the commands that need them,
 // so `kubectl tap --help` stays fast.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync } from 'node:fs';
@@ -27,3 +28,16 @@ await build({
   logLevel: 'warning',
 });
 chmodSync('dist/kubectl-tap', 0o755);
+
+await build({
+  entryPoints: ['tapper-image/main.ts'],
+  outfile: 'dist/tapper.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  banner: { js: "import { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);" },
+  // The native addon is installed next to the bundle in the image (node_modules/pcap).
+  external: ['pcap'],
+  logLevel: 'warning',
+});
