@@ -90,7 +90,12 @@ export class KubeClient {
     this.agent ??= new https.Agent({ ...((options.agent as https.Agent | undefined)?.options ?? {}), keepAlive: true });
     options.agent = this.agent;
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    if (body !== undefined) (options.headers as Record<string, string>)['Content-Type'] = opts.contentType ?? 'application/json';
+    if (body !== undefined) {
+      const headers = options.headers as Record<string, string>;
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      // Without a length Node sends a chunked body, which some servers refuse on DELETE.
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    }
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     return new Promise((resolve, reject) => {
       const req = https.request(url, options, resolve);

@@ -67,6 +67,7 @@ export function renderStack(o: StackOptions): KubeObject[] {
   }
   const values: Record<string, unknown> = {
     namespace: o.namespace,
+    reaperName: `kubectl-tap-reaper-${o.namespace}`,
     image: o.image,
     token: o.token,
     port: TAPPER_PORT,

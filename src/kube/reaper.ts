@@ -3,9 +3,8 @@
 // annotation and, once it has not changed for SECONDS by the reaper's own clock (so clock
 // skew between the CLI's machine and the node does not matter), deletes the tap namespace,
 // which takes the whole stack with it. See docs/self-removal.md.
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from './client.js';
 import { ApiError } from './errors.js';
+import { InClusterClient, type NamespaceApi } from './in-cluster.js';
 import { LABELS } from './labels.js';
 
 export interface ReaperOptions {
@@ -15,7 +14,7 @@ export interface ReaperOptions {
   log?: (line: string) => void;
 }
 
-export async function runReaper(client: KubeClient, opts: ReaperOptions): Promise<'deleted' | 'gone'> {
+export async function runReaper(client: NamespaceApi, opts: ReaperOptions): Promise<'deleted' | 'gone'> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} reaper: ${line}\n`));
   const path = `/api/v1/namespaces/${opts.namespace}`;
   let lastBeat: string | undefined;
@@ -57,8 +56,6 @@ export async function reapMain(argv: string[]): Promise<number> {
     process.stderr.write('usage: reap --namespace NS --stale-after SECONDS\n');
     return 2;
   }
-  const kc = new KubeConfig();
-  kc.loadFromCluster();
-  await runReaper(new KubeClient(kc, 30_000), { namespace, staleAfterSeconds });
+  await runReaper(new InClusterClient(), { namespace, staleAfterSeconds });
   return 0;
 }

@@ -323,7 +323,8 @@ async function waitForTappers(rt: Runtime, watch: TapperWatch, timeoutMs: number
     if (desired !== undefined) rt.progress.status(`tappers ready ${ready}/${desired}`);
     if (desired !== undefined && desired > 0 && ready >= desired) {
       rt.progress.clearStatus();
-      rt.progress.notice(`tappers ready ${ready}/${desired}`);
+      // On a terminal the redrawn line is erased: say the final count once.
+      if (process.stderr.isTTY) rt.progress.notice(`tappers ready ${ready}/${desired}`);
       return;
     }
     if (Date.now() > deadline) {

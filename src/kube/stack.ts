@@ -4,7 +4,7 @@
 // and binding are owned by that namespace (the garbage collector's route) and are also
 // deleted by name, so teardown does not wait on the collector.
 import type { KubeClient } from './client.js';
-import { ApiError } from './errors.js';
+import { ApiError, StackError } from './errors.js';
 import { LABELS, MANAGED_SELECTOR } from './labels.js';
 import type { KubeObject } from './manifests.js';
 
@@ -70,7 +70,9 @@ export async function installStack(client: KubeClient, objects: KubeObject[], ex
     return stack;
   } catch (err) {
     await deleteStack(client, stack.namespace, stack.created).catch(() => undefined);
-    throw err;
+    const what = err instanceof ApiError ? `${err.method} ${err.path}: ${err.message}` : String(err);
+    const hint = err instanceof ApiError && err.code === 404 && err.path.includes('/apis/batch/') ? ' (this cluster serves no batch/v1 Jobs, which the self-removal needs: --orphan-timeout 0 runs without it)' : '';
+    throw new StackError(`could not install the stack: ${what}${hint}; what was created has been removed`);
   }
 }
 

@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/store.js';
 import { kinds, now, type Controller, type Ctx } from './context.js';
@@ -342,7 +344,7 @@ export class Kubelet implements Controller {
       const named = (port: unknown) => (typeof port === 'number' ? port : Number((c.spec.ports ?? []).find((x: any) => x.name === port)?.containerPort ?? port));
       let check: Promise<boolean>;
       if (p.tcpSocket) check = probeTcp(this.names.relaySocket, rt.ip, named(p.tcpSocket.port));
-      else if (p.httpGet) check = this.probeHttp(rt.ip, named(p.httpGet.port), p.httpGet.path ?? '/');
+      else if (p.httpGet) check = this.probeHttp(rt.ip, named(p.httpGet.port), p.httpGet.path ?? '/', p.httpGet.scheme === 'HTTPS');
       else check = Promise.resolve(true);
       void check.then((ok) => {
         if (c.ready !== ok && c.proc) {
@@ -353,9 +355,12 @@ export class Kubelet implements Controller {
     }
   }
 
-  private probeHttp(ip: string, port: number, path: string): Promise<boolean> {
+  /** As the kubelet: an HTTPS probe does not verify the certificate. */
+  private probeHttp(ip: string, port: number, path: string, tlsProbe = false): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = http.get({ host: ip, port, path, createConnection: () => dial(this.names.relaySocket, ip, port), timeout: 1000, headers: { 'User-Agent': 'kube-probe/1.30' } }, (res) => {
+      const get = tlsProbe ? https.get : http.get;
+      const options = { host: ip, port, path, timeout: 1000, headers: { 'User-Agent': 'kube-probe/1.30' }, rejectUnauthorized: false };
+      const req = get({ ...options, createConnection: () => (tlsProbe ? tls.connect({ socket: dial(this.names.relaySocket, ip, port), rejectUnauthorized: false }) : dial(this.names.relaySocket, ip, port)) } as https.RequestOptions, (res) => {
         res.resume();
         resolve((res.statusCode ?? 500) < 400);
       });
