@@ -8,7 +8,7 @@ import { manifestsCommand } from './manifests.js';
 import { readCommand } from './read.js';
 import { tapCommand } from './tap.js';
 import { versionCommand } from './version.js';
-import { EXIT_USAGE, reportAndExit } from './exit.js';
+import { EXIT_CODES_HELP, EXIT_USAGE, reportAndExit } from './exit.js';
 import { STDIN_ARG } from './flags.js';
 
 const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
@@ -27,6 +27,7 @@ await yargs(argv)
   .recommendCommands()
   .help()
   .alias('h', 'help')
+  .epilogue(EXIT_CODES_HELP)
   .version(false)
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((message, error) => {

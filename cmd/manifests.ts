@@ -41,6 +41,7 @@ export const manifestsCommand: CommandModule<object, ManifestsArgs> = {
         preinstalled: !args.session,
         orphanSeconds: args.session ? parseSeconds(args['orphan-timeout'], '--orphan-timeout') : 0,
         maxBody: parseByteSize(args['max-body'], '--max-body'),
+        maxMessages: 100,
         redact: args.redact,
       });
       process.stdout.write(stackYaml(objects));

@@ -1,14 +1,13 @@
 // The read command's body, loaded only when `read` runs (keeps --help fast).
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { engineOptions } from '../src/engine.js';
 import { UsageError } from '../src/errors.js';
 import { readCapture } from '../src/read-capture.js';
 import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
-import { Stats } from '../src/stats.js';
-import { compileFilter } from '../src/sink/filter.js';
 import { LineOutput } from '../src/sink/output.js';
-import { printerFor, type OutputMode } from '../src/sink/printers.js';
+import { TapSession, type SessionSpec } from '../src/sink/session.js';
+import { exitCodeOf } from './exit.js';
 
 /**
  * Input is read in chunks of this size, and output drains between chunks: entries can be ten
@@ -19,20 +18,19 @@ const INPUT_CHUNK_BYTES = 256 * 1024;
 
 export interface ReadRequest {
   file: string;
-  filter?: string;
-  output: OutputMode;
+  session: SessionSpec;
   maxBody: number;
   maxMessages: number;
   redact: boolean;
   redactHeaders: string[];
   protoPaths: string[];
-  quiet: boolean;
 }
 
-export async function runRead(req: ReadRequest): Promise<void> {
-  const filterStats = new Stats();
+/** Runs the session and returns its exit code; an error (exit 1 or 2) is thrown. */
+export async function runRead(req: ReadRequest): Promise<number> {
   // Everything that can be wrong with the flags fails before any input is read.
-  const filter = req.filter === undefined ? undefined : compileFilter(req.filter, filterStats);
+  const output = new LineOutput(process.stdout);
+  const session = new TapSession(req.session, output);
   if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
   if (req.protoPaths.length > 0) {
     const { loadProtos } = await import('../src/protocols/grpc/protos.js');
@@ -52,17 +50,12 @@ export async function runRead(req: ReadRequest): Promise<void> {
     protoPaths: req.protoPaths,
   });
   const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: INPUT_CHUNK_BYTES });
-  const output = new LineOutput(process.stdout);
-  const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
-  const result = await readCapture(input, options, { output, printer, filter });
-  if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
-}
-
-/** One line of figures, then one line of what was dropped or malformed, if anything was. */
-function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {
-  const filtered = entries - written;
-  let text = `kubectl tap: ${frames} frames, ${entries} entries${filtered > 0 ? `, ${filtered} filtered out` : ''}\n`;
-  const notable = Object.entries(stats).filter(([name]) => /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported/i.test(name));
-  if (notable.length > 0) text += `kubectl tap: ${notable.map(([k, v]) => `${k}=${v}`).join(' ')}\n`;
-  return text;
+  // A regular file (also as `read - < file`) is read to its end even when the session stops
+  // early, so that a truncated capture is always an error; a pipe is live and is let go.
+  const regularFile = req.file !== '-' || fstatSync(0).isFile();
+  session.start();
+  const result = await readCapture(input, options, session, output, { verifyRest: regularFile, strict: req.session.strict });
+  const { outcome } = await session.close({ frames: result.frames, stats: result.stats }, exitCodeOf, result.failure);
+  if (result.failure !== undefined) throw result.failure;
+  return exitCodeOf(outcome);
 }

@@ -1,39 +1,33 @@
 import type { Argv, CommandModule } from 'yargs';
-import { reportAndExit } from './exit.js';
-import { parseByteSize, STDIN_ARG, withOutputFlags, type OutputArgs } from './flags.js';
+import { EXIT_CODES_HELP, reportAndExit } from './exit.js';
+import { parseByteSize, sessionSpec, STDIN_ARG, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
 
-interface ReadArgs extends OutputArgs {
-  file: string;
-  'max-messages': number;
-  'redact-header': string[];
-  proto: string[];
-}
+type ReadArgs = { file: string } & EntryArgs & SessionArgs;
 
 export const readCommand: CommandModule<object, ReadArgs> = {
   command: 'read <file>',
   describe: 'Read a pcap or pcapng capture (- for stdin) and print its API calls',
   builder: (y: Argv) =>
-    withOutputFlags(y.positional('file', { type: 'string', demandOption: true, describe: 'capture file, or - for stdin' }))
-      .option('max-messages', { type: 'number', default: 100, describe: 'messages kept per streaming entry (gRPC streams)' })
-      .option('redact-header', { type: 'string', array: true, default: [] as string[], describe: 'also redact this header (repeatable)' })
-      .option('proto', { type: 'string', array: true, default: [] as string[], describe: '.proto file or folder for named gRPC decoding (repeatable)' })
+    withSessionOptions(withEntryOptions(y.positional('file', { type: 'string', demandOption: true, describe: 'capture file, or - for stdin' })))
       .example('$0 read capture.pcapng', 'every call in the file, as NDJSON')
       .example("tcpdump -i any -w - | $0 read - -o summary", 'live, one line a call')
-      .example("$0 read c.pcap -f 'response.status >= 500'", 'only server errors') as unknown as Argv<ReadArgs>,
+      .example("$0 read c.pcap -f 'response.status >= 500'", 'only server errors')
+      .example("$0 read c.pcap --wait-for 'request.path = \"/orders\"' --fail-on 'response.status >= 500'", 'a smoke test: exit 0, 3 or 4')
+      .example('$0 read c.pcap -q --service-map map.svg', 'draw who called whom')
+      .epilogue(EXIT_CODES_HELP) as unknown as Argv<ReadArgs>,
   handler: async (args) => {
     try {
       const { runRead } = await import('./read-run.js');
-      await runRead({
+      const code = await runRead({
         file: args.file === STDIN_ARG ? '-' : args.file,
-        filter: args.filter,
-        output: args.output,
+        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
         maxBody: parseByteSize(args['max-body'], '--max-body'),
         maxMessages: args['max-messages'],
         redact: args.redact,
         redactHeaders: args['redact-header'],
         protoPaths: args.proto,
-        quiet: args.quiet,
       });
+      process.exitCode = code;
     } catch (error) {
       reportAndExit(error);
     }

@@ -164,6 +164,22 @@ export class FanIn {
     this.opts.onEntry(obj);
   }
 
+  /** Loss events so far (the sink's --strict counts them): entries dropped, gaps. */
+  lossEvents(): number {
+    return this.figures.dropped + this.figures.gaps.length + this.openGaps().length;
+  }
+
+  /** Counters for the run summary, named as the sink's loss rules expect. */
+  stats(): Record<string, number> {
+    const gaps = [...this.figures.gaps, ...this.openGaps()];
+    return {
+      'stream.dropped': this.figures.dropped,
+      'stream.gaps': gaps.length,
+      'stream.gapMilliseconds': Math.round(gaps.reduce((sum, g) => sum + g.seconds * 1000, 0)),
+      'stream.malformedLines': this.figures.malformedLines,
+    };
+  }
+
   /** Nodes whose stream is down right now, with how long (for the end-of-run figures). */
   openGaps(): { node: string; seconds: number }[] {
     const now = performance.now();

@@ -37,6 +37,7 @@ export interface StackOptions {
   mesh: boolean;
   /** Body bytes kept per entry, and whether credentials are redacted (the tappers' engine does both). */
   maxBody: number;
+  maxMessages: number;
   redact: boolean;
   /** A pre-installed stack (kubectl tap manifests): no reaper, never removed by a session. */
   preinstalled: boolean;
@@ -105,7 +106,7 @@ function decorate(obj: KubeObject, o: StackOptions): void {
   if (o.priorityClass) pod.priorityClassName = o.priorityClass;
   if (obj.kind === 'DaemonSet') {
     const args: string[] = pod.containers[0].args;
-    args.push('--max-body', String(o.maxBody));
+    args.push('--max-body', String(o.maxBody), '--max-messages', String(o.maxMessages));
     if (!o.redact) args.push('--no-redact');
     if (Object.keys(o.nodeSelector).length > 0) pod.nodeSelector = { ...o.nodeSelector };
     pod.tolerations = [...pod.tolerations, ...o.tolerations];

@@ -3,13 +3,13 @@
 // file only puts them in order and makes sure every exit path (a signal, a closed stdout,
 // an error, a failing tapper) goes through the same stop.
 import { randomBytes, randomUUID } from 'node:crypto';
+import jsonata from 'jsonata';
 import { hostname, userInfo } from 'node:os';
 import type { Entry } from '../entry.js';
 import { UsageError } from '../errors.js';
-import { compileFilter } from '../sink/filter.js';
+import type { SessionOutcome } from '../sink/conditions.js';
 import { LineOutput } from '../sink/output.js';
-import { printerFor, type OutputMode } from '../sink/printers.js';
-import { Stats } from '../stats.js';
+import { TapSession, type SessionSpec } from '../sink/session.js';
 import { KubeClient } from './client.js';
 import { ClusterView } from './cluster-view.js';
 import { ApiError, StackError } from './errors.js';
@@ -37,9 +37,10 @@ export interface TapRequest {
   stack: Omit<StackOptions, 'token' | 'sessionId' | 'preinstalled'>;
   useInstalled: boolean;
   dryRun: boolean;
-  quiet: boolean;
-  filter?: string;
-  output: OutputMode;
+  /** Output, filter and CI conditions: the same flags and sink as `kubectl tap read`. */
+  session: SessionSpec;
+  /** cmd's mapping of a session's verdict to an exit code. */
+  exitCodeOf: (outcome: SessionOutcome) => number;
   showNoise: boolean;
   readyTimeoutMs: number;
 }
@@ -70,16 +71,21 @@ export function buildSelection(req: TapRequest): Selection {
 
 /** Returns the exit code: 0 for a normal end (a signal or a closed stdout included). */
 export async function runTap(req: TapRequest): Promise<number> {
-  const progress = new Progress(req.quiet);
-  // Everything that can be wrong with the flags fails before the cluster is asked anything.
+  const progress = new Progress(req.session.quiet);
+  // Everything that can be wrong with the flags fails before the cluster is asked anything
+  // (the sink compiles --filter, --wait-for and --fail-on).
   const selection = buildSelection(req);
-  if (req.filter !== undefined) compileFilter(req.filter, new Stats());
+  const userFilter = req.session.filter;
+  const filterNeedsNames = userFilter !== undefined && referencesNames(userFilter);
+  const output = new LineOutput(process.stdout);
+  const sink = new TapSession({ ...req.session, filter: filterNeedsNames ? userFilter : undefined }, output);
   const session = randomUUID();
   const token = randomBytes(32).toString('base64url');
   const objects = renderStack({ ...req.stack, token, sessionId: session, preinstalled: false });
   if (req.dryRun) {
     process.stdout.write(stackYaml(objects));
     progress.notice('dry run: printed what would be created; nothing was created');
+    void sink;
     return 0;
   }
 
@@ -89,7 +95,7 @@ export async function runTap(req: TapRequest): Promise<number> {
   const namespaces = req.allNamespaces ? [] : req.namespaces.length > 0 ? [...new Set(req.namespaces)] : [conn.namespace];
   const tapNs = req.stack.namespace;
   const stop = new Stopper();
-  const runtime: Runtime = { client, progress, stop, tapNs, useInstalled: req.useInstalled, timers: [], protocols: new Map() };
+  const runtime: Runtime = { client, progress, stop, tapNs, useInstalled: req.useInstalled, timers: [], sink, exitCodeOf: req.exitCodeOf };
   stop.install(progress);
   try {
     await checkNamespaces(client, namespaces);
@@ -119,18 +125,16 @@ export async function runTap(req: TapRequest): Promise<number> {
     runtime.view = view;
     await view.start();
 
-    const output = new LineOutput(process.stdout);
     let flushScheduled = false;
-    const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
     const fanIn = new FanIn(client, {
-      namespace: tapNs, token: sessionToken, session, filter: pushedFilter(req.filter, req.showNoise),
+      namespace: tapNs, token: sessionToken, session, filter: pushedFilter(filterNeedsNames ? undefined : userFilter, req.showNoise),
       onEntry: (raw) => {
         const entry = raw as unknown as Entry & { capture?: { dialed?: { ip: string; port: number } } };
         view.resolver.resolveEntry(entry);
         delete entry.capture;
         if (!req.showNoise && (entry.src.namespace === tapNs || entry.dst.namespace === tapNs)) return;
-        runtime.protocols.set(entry.protocol, (runtime.protocols.get(entry.protocol) ?? 0) + 1);
-        output.writeLine(printer(entry));
+        const offered = sink.pipeline.offer(entry, fanIn.lossEvents());
+        if (offered) offered.catch((err) => stop.fail(err));
         if (output.isClosed) stop.request('stdout closed');
         // One flush per turn of the event loop: live entries show at once, in few writes.
         if (!flushScheduled) {
@@ -146,6 +150,8 @@ export async function runTap(req: TapRequest): Promise<number> {
     });
     runtime.fanIn = fanIn;
     process.stdout.on('error', () => stop.request('stdout closed'));
+    sink.onStop(() => stop.request('session'));
+    sink.start();
 
     let lastTargets = '';
     let announced = new Set<string>();
@@ -176,7 +182,6 @@ export async function runTap(req: TapRequest): Promise<number> {
     progress.notice(`tapping ${describeSelection(req, namespaces)} on ${watch.ready().length} node(s); Ctrl-C to stop`);
 
     await stop.wait;
-    await output.flush().catch(() => undefined);
     return await finish(runtime, stop.exitCode());
   } catch (err) {
     stop.fail(err);
@@ -196,7 +201,8 @@ interface Runtime {
   view?: ClusterView;
   fanIn?: FanIn;
   timers: NodeJS.Timeout[];
-  protocols: Map<string, number>;
+  sink: TapSession;
+  exitCodeOf: (outcome: SessionOutcome) => number;
   finished?: Promise<number>;
 }
 
@@ -234,19 +240,45 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
       code = code || 1;
     }
   }
-  if (rt.fanIn) progress.warn(figuresLine(rt));
+  if (rt.fanIn) {
+    // The sink's summary (entries per protocol, status, edges, losses; --summary-json), then
+    // what only the fan-in knows: nodes, the tappers' drops and the gaps with their lengths.
+    const { outcome } = await rt.sink.close({ frames: null, stats: rt.fanIn.stats() }, rt.exitCodeOf, stop.error);
+    progress.notice(fanInLine(rt.fanIn));
+    if (code === 0) code = rt.exitCodeOf(outcome);
+  }
   rt.client.close();
   stop.uninstall();
   return code;
 }
 
-function figuresLine(rt: Runtime): string {
-  const f = rt.fanIn!.figures;
-  const protocols = [...rt.protocols].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${p} ${n}`).join(', ');
-  const total = [...rt.protocols.values()].reduce((a, b) => a + b, 0);
-  const gaps = [...f.gaps, ...rt.fanIn!.openGaps()];
-  const gapText = gaps.length === 0 ? '0 gaps' : `${gaps.length} gap(s): ${gaps.map((g) => `${g.seconds.toFixed(1)} s on ${g.node}`).join(', ')}`;
-  return `${total} entries${protocols ? ` (${protocols})` : ''} from ${f.nodes} node(s), ${f.dropped} dropped by tappers, ${gapText}`;
+function fanInLine(fanIn: FanIn): string {
+  const f = fanIn.figures;
+  const gaps = [...f.gaps, ...fanIn.openGaps()];
+  const gapText = gaps.length === 0 ? 'no gaps' : `${gaps.length} gap(s): ${gaps.map((g) => `${g.seconds.toFixed(1)} s on ${g.node}`).join(', ')}`;
+  return `${f.nodes} node(s) streamed, ${f.dropped} entries dropped by tappers, ${gapText}`;
+}
+
+/** Fields only the CLI's resolver fills: a filter that reads them cannot run on the nodes. */
+const RESOLVED_FIELDS = new Set(['name', 'namespace', 'workload', 'service', 'pod', 'kind']);
+
+/** Whether a JSONata expression reads a resolved name field (src.name, dst.service, ...). */
+export function referencesNames(source: string): boolean {
+  let ast: unknown;
+  try {
+    ast = jsonata(source).ast();
+  } catch {
+    return false; // the sink reports the syntax error
+  }
+  const seen = new Set<unknown>();
+  const walk = (node: unknown): boolean => {
+    if (node === null || typeof node !== 'object' || seen.has(node)) return false;
+    seen.add(node);
+    const n = node as { type?: string; value?: unknown };
+    if (n.type === 'name' && typeof n.value === 'string' && RESOLVED_FIELDS.has(n.value)) return true;
+    return Object.values(node).some((v) => (Array.isArray(v) ? v.some(walk) : walk(v)));
+  };
+  return walk(ast);
 }
 
 export function errorLine(err: unknown): string {
