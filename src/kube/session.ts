@@ -56,11 +56,12 @@ export function pushedFilter(user: string | undefined, showNoise: boolean): stri
   return user ? `(${user}) and ${NOISE_FILTER}` : NOISE_FILTER;
 }
 
-export function buildSelection(req: TapRequest): Selection {
+export function buildSelection(req: TapRequest, namespaces: string[] = []): Selection {
   if (req.query && req.pods) throw new UsageError('give the pods either as POD_REGEX or as --pods, not both');
   const parsed = req.pods ? { podRegex: compileRegex(req.pods, '--pods') } : parseQuery(req.query);
   return {
     ...parsed,
+    namespaces: new Set(namespaces),
     labels: compileLabelSelector(req.selector),
     excludePods: req.excludePods.map((r) => compileRegex(r, '--exclude-pod')),
     excludeNamespaces: new Set(req.excludeNamespaces),
@@ -93,6 +94,7 @@ export async function runTap(req: TapRequest): Promise<number> {
   const client = new KubeClient(conn.kc, conn.requestTimeoutMs);
   const user = `user "${conn.kc.getCurrentUser()?.name ?? '?'}" (context ${conn.contextName})`;
   const namespaces = req.allNamespaces ? [] : req.namespaces.length > 0 ? [...new Set(req.namespaces)] : [conn.namespace];
+  selection.namespaces = new Set(namespaces);
   const tapNs = req.stack.namespace;
   const stop = new Stopper();
   const runtime: Runtime = { client, progress, stop, tapNs, useInstalled: req.useInstalled, timers: [], sink, exitCodeOf: req.exitCodeOf };
@@ -104,6 +106,9 @@ export async function runTap(req: TapRequest): Promise<number> {
     await requireAccess(client, [...stackRights, ...resolverRights.required], user);
     const optionalMissing = await missingAccess(client, resolverRights.optional);
     for (const a of optionalMissing) progress.warn(`cannot ${describeAccess(a)}: names will be less complete`);
+    // Peers outside the tapped namespaces (kube-dns, other teams' Services) get names too when
+    // the user may read the whole cluster; otherwise names stay within the tapped namespaces.
+    const clusterWide = namespaces.length === 0 || (await missingAccess(client, resolverAccess(['']).required)).length === 0;
 
     let sessionToken = token;
     if (req.useInstalled) sessionToken = await installedToken(client, tapNs);
@@ -118,7 +123,7 @@ export async function runTap(req: TapRequest): Promise<number> {
     if (stop.requested) return await finish(runtime, stop.exitCode());
 
     const view = new ClusterView(client, {
-      namespaces,
+      namespaces: clusterWide ? [] : namespaces,
       withNodes: !optionalMissing.some((a) => a.resource === 'nodes'),
       withReplicaSets: !optionalMissing.some((a) => a.resource === 'replicasets'),
     });

@@ -8,6 +8,8 @@ import type { ClusterView, PodObject, ServiceObject } from './cluster-view.js';
 import { serviceInfo } from './cluster-view.js';
 
 export interface Selection {
+  /** Namespaces whose pods are tapped; empty: every namespace. (Names are resolved more widely.) */
+  namespaces: Set<string>;
   /** Regex over pod names (POD_REGEX or --pods); undefined: every pod. */
   podRegex?: RegExp;
   /** TYPE/NAME: a workload (kind lower case, e.g. "deployment") or a Service. */
@@ -60,6 +62,7 @@ export function selectPods(view: ClusterView, sel: Selection): PodObject[] {
   return view.allPods().filter((pod) => {
     const ns = pod.metadata.namespace ?? '';
     if (ns === sel.tapNamespace || sel.excludeNamespaces.has(ns)) return false;
+    if (sel.namespaces.size > 0 && !sel.namespaces.has(ns)) return false;
     if (!pod.status?.podIP || pod.metadata.deletionTimestamp || pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return false;
     if (sel.nodes.size > 0 && !sel.nodes.has(pod.spec?.nodeName ?? '')) return false;
     if (sel.podRegex && !sel.podRegex.test(pod.metadata.name)) return false;
