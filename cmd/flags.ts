@@ -5,9 +5,12 @@ import { UsageError } from '../src/errors.js';
 import type { SessionSpec } from '../src/sink/session.js';
 import { OUTPUT_MODES, type OutputMode } from '../src/sink/printers.js';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2 };
+const UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, ki: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, mi: 1024 ** 2,
+  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3, gi: 1024 ** 3,
+};
 
-/** "65536", "64KiB", "1M" -> bytes. */
+/** "65536", "64KiB", "1M", "256Mi" (Kubernetes quantities too) -> bytes. */
 export function parseByteSize(text: string, flag: string): number {
   const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
   const unit = match ? UNITS[match[2].toLowerCase()] : undefined;

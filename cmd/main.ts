@@ -3,7 +3,10 @@
 // engine lazily so that `kubectl tap --help` stays fast.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { cleanCommand } from './clean.js';
+import { manifestsCommand } from './manifests.js';
 import { readCommand } from './read.js';
+import { tapCommand } from './tap.js';
 import { versionCommand } from './version.js';
 import { EXIT_CODES_HELP, EXIT_USAGE, reportAndExit } from './exit.js';
 import { STDIN_ARG } from './flags.js';
@@ -12,10 +15,14 @@ const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg))
 
 await yargs(argv)
   .scriptName('kubectl tap')
-  .usage('$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+  .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+  // Subcommands are matched before the default command, so their names win over a pod regex
+  // (`--pods read` taps pods called read).
+  .command(tapCommand)
   .command(readCommand)
+  .command(cleanCommand)
+  .command(manifestsCommand)
   .command(versionCommand)
-  .demandCommand(1, 'say which command to run; see --help')
   .strict()
   .recommendCommands()
   .help()

@@ -1,8 +1,14 @@
 // Bundles the CLI into one executable file, dist/kubectl-tap, that kubectl's plugin
-// discovery finds on PATH. Heavy modules are loaded lazily by the commands that need them,
+// discovery finds on PATH, and the tapper daemon into dist/tapper.js (run by the image as
+// `node dist/tapper.js`). Heavy modules are loaded lazily by the commands that need them,
 // so `kubectl tap --help` stays fast.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+
+// The stack's YAML templates go inside the one-file CLI (src/kube/manifests.ts reads them
+// from manifests/ when run from source).
+const manifestFiles = ['namespace.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml', 'reaper.yaml'];
+const manifests = Object.fromEntries(manifestFiles.map((f) => [f, readFileSync(`manifests/${f}`, 'utf8')]));
 
 await build({
   entryPoints: ['cmd/main.ts'],
@@ -18,6 +24,20 @@ await build({
   },
   // pcap is a native addon, used only by the tapper's live capture.
   external: ['pcap'],
+  define: { __TAP_MANIFESTS__: JSON.stringify(manifests) },
   logLevel: 'warning',
 });
 chmodSync('dist/kubectl-tap', 0o755);
+
+await build({
+  entryPoints: ['tapper-image/main.ts'],
+  outfile: 'dist/tapper.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  banner: { js: "import { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);" },
+  // The native addon is installed next to the bundle in the image (node_modules/pcap).
+  external: ['pcap'],
+  logLevel: 'warning',
+});

@@ -33,8 +33,14 @@ export class Engine {
   private readonly udp: UdpFlows;
   private lastTs = 0;
   /**
-   * Sees every decoded packet with its frame before the engine does (--pcap-out keeps the
-   * packets of reported calls). The frame's bytes are valid only during the call.
+   * Sees every decoded packet before reassembly and may keep it out (false). The tapper uses
+   * it for one copy per packet on a node (several interfaces, overlapping capture handles)
+   * and to take the pre-DNAT copy of a call out while remembering what the client dialled.
+   */
+  packetGate: ((packet: Packet) => boolean) | null = null;
+  /**
+   * Sees every decoded packet the gate let in, with its frame, before the engine does
+   * (--pcap-out keeps the packets of reported calls). The frame's bytes are valid only during the call.
    */
   packetObserver: ((packet: Packet, frame: Frame) => void) | null = null;
 
@@ -54,10 +60,25 @@ export class Engine {
     this.stats.add('engine.frames');
     const packet = this.decoder.decode(frame);
     if (!packet) return;
+    if (this.packetGate !== null && !this.packetGate(packet)) return;
     if (packet.tsMicros > this.lastTs) this.lastTs = packet.tsMicros;
     if (this.packetObserver) this.packetObserver(packet, frame);
     if (packet.transport === 'tcp') this.tcp.push(packet);
     else this.udp.push(packet);
+  }
+
+  /**
+   * A live source's clock: connections and flows idle since before `nowMicros` minus their
+   * timeout are ended (pending calls emitted) even when no packet arrives to say the time.
+   */
+  tick(nowMicros: number): void {
+    this.tcp.expireIdle(nowMicros);
+    this.udp.expireIdle(nowMicros);
+  }
+
+  /** Connections and UDP flows held right now. */
+  get liveConnections(): { tcp: number; udp: number } {
+    return { tcp: this.tcp.connectionCount, udp: this.udp.flowCount };
   }
 
   /** End of input: every open connection and flow is flushed (pending requests emitted). */

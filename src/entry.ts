@@ -12,6 +12,8 @@ export interface Endpoint {
   name?: string;
   namespace?: string;
   kind?: 'pod' | 'service' | 'node' | 'external';
+  /** The pod's name when the endpoint is a pod (as `name`); absent for Services, nodes and outside addresses. */
+  pod?: string;
   workload?: string;
   service?: string;
   node?: string;
@@ -46,8 +48,17 @@ export interface Entry {
   summary: string;
   error?: string;
   incomplete?: boolean;
-  /** Name of the node (tapper) that captured the call, set by the fan-in. */
+  /** Name of the node whose tapper captured the call (cluster mode; set by the tapper). */
   node?: string;
+  /** How the tapper saw the call (cluster mode; set by the tapper). */
+  capture?: CaptureInfo;
+}
+
+export interface CaptureInfo {
+  /** Which ends are target pods of the capturing node. */
+  local: ('src' | 'dst')[];
+  /** What the client dialled when it is not `dst`: a Service's ClusterIP before DNAT. */
+  dialed?: { ip: string; port: number };
 }
 
 /** Entry ids: a per-process random prefix and a counter, unique across the nodes of one tap. */

@@ -38,6 +38,10 @@ export class UdpFlows {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
+  get flowCount(): number {
+    return this.flows.size;
+  }
+
   push(p: Packet): void {
     const forward = p.srcIp < p.dstIp || (p.srcIp === p.dstIp && p.srcPort <= p.dstPort);
     const key = forward

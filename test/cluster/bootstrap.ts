@@ -10,7 +10,7 @@ import { resourceOfKind } from './api/resources.js';
 import { userBindings, LIMITED_NAMESPACE } from './users.js';
 import { KUBE_VERSION } from './api/server.js';
 import type { NodeInfo } from './controllers/kubelet.js';
-import { podCidr } from './net/plumbing.js';
+import { podCidr, API_ADVERTISE_IP, API_SECURE_PORT } from './net/plumbing.js';
 
 function osImage(): string {
   try {
@@ -87,7 +87,16 @@ export function bootstrap(api: ApiServer, nodes: NodeInfo[]): void {
   for (const o of [...bootstrapRbac(), ...userBindings()]) create(o);
   create({
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+    spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: API_SECURE_PORT }] },
+  });
+  // the endpoint reconciler's objects: the API server's advertise address (relayed to it)
+  create({
+    apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets: [{ addresses: [{ ip: API_ADVERTISE_IP }], ports: [{ name: 'https', port: API_SECURE_PORT, protocol: 'TCP' }] }],
+  });
+  create({
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    addressType: 'IPv4', endpoints: [{ addresses: [API_ADVERTISE_IP], conditions: { ready: true } }], ports: [{ name: 'https', port: API_SECURE_PORT, protocol: 'TCP' }],
   });
   for (const n of nodes) create(nodeObject(n));
   for (const o of dnsObjects()) create(o);

@@ -79,7 +79,7 @@ export async function down(opts: { dir?: string } = {}): Promise<{ removedNetns:
     while (alive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (alive(state.pid)) process.kill(state.pid, 'SIGKILL');
   }
-  const removedNetns = await teardown({ netnsPrefix: n.netnsPrefix, pids: state?.pids ?? [] });
-  for (const f of ['state.json', 'kubeconfig', 'relay.sock', 'pki', 'pods', 'dns', 'bin', 'logs']) rmSync(join(dir, f), { recursive: true, force: true });
+  const removedNetns = await teardown({ netnsPrefix: n.netnsPrefix, pids: state?.pids ?? [] }, n.mountPointsFile);
+  for (const f of ['state.json', 'kubeconfig', 'relay.sock', 'apiserver.sock', 'mountpoints', 'pki', 'pods', 'dns', 'bin', 'logs']) rmSync(join(dir, f), { recursive: true, force: true });
   return { removedNetns };
 }

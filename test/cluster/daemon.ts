@@ -16,11 +16,12 @@ import { namespaceController, beginNamespaceDeletion } from './controllers/names
 import { garbageCollector } from './controllers/gc.js';
 import { deploymentController, replicaSetController, daemonSetController } from './controllers/workloads.js';
 import { scheduler } from './controllers/scheduler.js';
+import { jobController, ttlAfterFinishedController } from './controllers/jobs.js';
 import { endpointsController } from './controllers/endpoints.js';
 import { Kubelet, logPath, type NodeInfo } from './controllers/kubelet.js';
 import { kubeProxy } from './controllers/kubeproxy.js';
 import { dnsController } from './controllers/dns.js';
-import { createFabric, createNode, nodeIp } from './net/plumbing.js';
+import { createFabric, createNode, nodeIp, API_ADVERTISE_IP, API_SECURE_PORT } from './net/plumbing.js';
 import { bootstrap, createAll } from './bootstrap.js';
 import { teardown, type ClusterState } from './state.js';
 import type { KubeObject } from './api/store.js';
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
   await createFabric(n.fabricNetns);
   for (const node of nodes) await createNode(n.fabricNetns, node.netns, node.index, nodeCount);
 
-  const relay: ChildProcess = spawn('ip', ['netns', 'exec', n.fabricNetns, process.execPath, join(dir, 'bin', 'relay.mjs'), n.relaySocket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const relay: ChildProcess = spawn('ip', ['netns', 'exec', n.fabricNetns, process.execPath, join(dir, 'bin', 'relay.mjs'), n.relaySocket,
+    '--forward', `${API_ADVERTISE_IP}:${API_SECURE_PORT}=${n.apiSocket}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   state.pids.push(relay.pid!);
   saveState();
   await new Promise<void>((resolve, reject) => {
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     },
   });
   const port = await api.listen('127.0.0.1', 0);
+  await api.listenUnix(n.apiSocket);
   state.port = port;
   saveState();
 
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
   kubelet = new Kubelet(ctx, n, nodes, () => runner?.schedule());
   runner = new Runner(api.store, [
     namespaceController(ctx, pki.ca), garbageCollector(ctx), deploymentController(ctx), replicaSetController(ctx), daemonSetController(ctx),
-    scheduler(ctx), endpointsController(ctx), dnsController(ctx, n.dnsHostsDir), kubeProxy(ctx, nodes), kubelet,
+    jobController(ctx), ttlAfterFinishedController(ctx), scheduler(ctx), endpointsController(ctx), dnsController(ctx, n.dnsHostsDir), kubeProxy(ctx, nodes), kubelet,
   ]);
   runner.start();
 
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     await kubelet!.stopAll();
     await api.close();
     relay.kill('SIGTERM');
-    await teardown(state);
+    await teardown(state, n.mountPointsFile);
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown());

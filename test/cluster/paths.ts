@@ -25,12 +25,16 @@ export interface ClusterNames {
   podNetns(podUid: string): string;
   netnsPrefix: string;
   relaySocket: string;
+  /** the API server's second listener, for in-cluster clients (relay.ts forwards to it) */
+  apiSocket: string;
   kubeconfig: string;
   statePath: string;
   pkiDir: string;
   logsDir: string;
   podsDir: string;
   dnsHostsDir: string;
+  /** mount points the kubelet had to create on the host (removed by `down`) */
+  mountPointsFile: string;
 }
 
 export function names(dir: string): ClusterNames {
@@ -44,11 +48,13 @@ export function names(dir: string): ClusterNames {
     nodeNetns: (i) => `${netnsPrefix}node${i}`,
     podNetns: (uid) => `${netnsPrefix}p${uid.replace(/-/g, '').slice(0, 10)}`,
     relaySocket: join(dir, 'relay.sock'),
+    apiSocket: join(dir, 'apiserver.sock'),
     kubeconfig: join(dir, 'kubeconfig'),
     statePath: join(dir, 'state.json'),
     pkiDir: join(dir, 'pki'),
     logsDir: join(dir, 'logs'),
     podsDir: join(dir, 'pods'),
     dnsHostsDir: join(dir, 'dns'),
+    mountPointsFile: join(dir, 'mountpoints'),
   };
 }

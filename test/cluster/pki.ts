@@ -1,9 +1,10 @@
 // The cluster's certificates, made with the openssl CLI: a CA generated at every `up`, the
-// API server's serving certificate (127.0.0.1, localhost), client certificates for the
+// API server's serving certificate (127.0.0.1, and the in-cluster names and IPs: kubernetes.default.svc, 10.96.0.1), client certificates for the
 // kubeconfig users, and the shop mesh's mutual-TLS certificates signed by the same CA.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './exec.js';
+import { API_ADVERTISE_IP } from './net/plumbing.js';
 
 export interface Pem {
   cert: string;
@@ -35,7 +36,7 @@ export async function makePki(dir: string, clientSubjects: Record<string, string
   await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-days', '30', '-subj', '/CN=tap-cluster-ca']);
   const server = await sign(dir, 'apiserver', '/CN=kube-apiserver',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n');
+    `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:${API_ADVERTISE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\n`);
   const clients: Record<string, Pem> = {};
   await Promise.all(Object.entries(clientSubjects).map(async ([user, subject]) => {
     clients[user] = await sign(dir, `user-${user}`, subject, 'extendedKeyUsage=clientAuth\n');

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listNetns, deleteNetns } from './net/plumbing.js';
+import { removeMountPoints } from './controllers/mountns.js';
 
 export interface ClusterState {
   pid: number;
@@ -35,7 +36,7 @@ export function alive(pid: number): boolean {
   }
 }
 
-export async function teardown(state: Pick<ClusterState, 'netnsPrefix' | 'pids'>): Promise<string[]> {
+export async function teardown(state: Pick<ClusterState, 'netnsPrefix' | 'pids'>, mountPointsFile?: string): Promise<string[]> {
   for (const pid of state.pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -48,6 +49,7 @@ export async function teardown(state: Pick<ClusterState, 'netnsPrefix' | 'pids'>
   const order = (x: string) => (x.endsWith('fabric') ? 2 : /node\d+$/.test(x) ? 1 : 0);
   all.sort((a, b) => order(a) - order(b));
   for (let i = 0; i < all.length; i += 8) await Promise.all(all.slice(i, i + 8).map((ns) => deleteNetns(ns)));
+  if (mountPointsFile) removeMountPoints(mountPointsFile);
   if (existsSync('/etc/netns')) {
     for (const d of readdirSync('/etc/netns')) if (d.startsWith(state.netnsPrefix)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@
 import { errors } from './status.js';
 import type { KubeObject, Store } from './store.js';
 import { findResource, type ResourceType } from './resources.js';
+import { randomUUID } from 'node:crypto';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -146,6 +147,9 @@ export function admit(store: Store, r: ResourceType, o: KubeObject, old?: KubeOb
       }
       o.status ??= {};
       break;
+    case 'Job':
+      admitJob(o, old, causes);
+      break;
     case 'Secret':
       o.type ??= 'Opaque';
       if (o.stringData) {
@@ -163,6 +167,44 @@ export function admit(store: Store, r: ResourceType, o: KubeObject, old?: KubeOb
       break;
   }
   if (causes.length) throw errors.invalid(r.kind, r.group, o.metadata?.name ?? '', causes);
+}
+
+/**
+ * batch/v1 Job defaults and validation: the generated selector on the Job's own uid (its
+ * pods carry it as labels), parallelism/completions 1, backoffLimit 6, and a template
+ * restartPolicy of OnFailure or Never.
+ */
+function admitJob(o: KubeObject, old: KubeObject | undefined, causes: Cause[]): void {
+  o.spec ??= {};
+  const spec = o.spec;
+  spec.parallelism ??= 1;
+  if (spec.completions === undefined && spec.completionMode !== 'Indexed') spec.completions = 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  const template = (spec.template ??= {});
+  const policy = template.spec?.restartPolicy;
+  if (policy === undefined) causes.push({ field: 'spec.template.spec.restartPolicy', message: 'Required value: valid values: "OnFailure", "Never"', reason: 'FieldValueRequired' });
+  else if (policy !== 'OnFailure' && policy !== 'Never') causes.push({ field: 'spec.template.spec.restartPolicy', message: `Unsupported value: "${policy}": supported values: "OnFailure", "Never"`, reason: 'FieldValueNotSupported' });
+  validateContainers(template.spec?.containers, 'spec.template.spec.containers', causes);
+  for (const f of ['activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'backoffLimit']) {
+    if (spec[f] !== undefined && !(Number.isInteger(spec[f]) && spec[f] >= (f === 'activeDeadlineSeconds' ? 1 : 0))) {
+      causes.push({ field: `spec.${f}`, message: `Invalid value: ${JSON.stringify(spec[f])}: must be greater than or equal to ${f === 'activeDeadlineSeconds' ? 1 : 0}` });
+    }
+  }
+  if (template.spec) defaultPodSpec(template.spec);
+  if (old) {
+    if (JSON.stringify(old.spec?.selector) !== JSON.stringify(spec.selector)) causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable' });
+    if (JSON.stringify(old.spec?.template) !== JSON.stringify(spec.template)) causes.push({ field: 'spec.template', message: 'Invalid value: field is immutable' });
+    o.metadata.uid = old.metadata.uid;
+  } else if (!spec.manualSelector) {
+    const uid = (o.metadata.uid = randomUUID());
+    const ids = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': o.metadata.name, 'controller-uid': uid, 'job-name': o.metadata.name };
+    spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+    template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), ...ids } };
+  }
+  o.status ??= {};
 }
 
 /** Creating in a namespace needs the namespace to exist and not be terminating. */

@@ -87,6 +87,7 @@ export function forbiddenMessage(user: UserInfo, a: Attributes): string {
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 const NAMESPACED_CORE = ['pods', 'pods/log', 'pods/status', 'services', 'services/status', 'endpoints', 'configmaps', 'serviceaccounts', 'events', 'persistentvolumeclaims'];
+const BATCH = ['jobs', 'jobs/status'];
 const APPS = ['deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'daemonsets', 'daemonsets/status'];
 
 /** The bootstrap ClusterRoles and bindings a fresh cluster has (a subset of the real ones). */
@@ -104,12 +105,14 @@ export function bootstrapRbac(): KubeObject[] {
   const view: Rule[] = [
     { apiGroups: [''], resources: [...NAMESPACED_CORE, 'namespaces', 'namespaces/status'], verbs: READ },
     { apiGroups: ['apps'], resources: APPS, verbs: READ },
+    { apiGroups: ['batch'], resources: BATCH, verbs: READ },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   ];
   const edit: Rule[] = [
     ...view,
     { apiGroups: [''], resources: [...NAMESPACED_CORE, 'secrets', 'pods/proxy', 'services/proxy'], verbs: [...READ, ...WRITE] },
     { apiGroups: ['apps'], resources: APPS, verbs: [...READ, ...WRITE] },
+    { apiGroups: ['batch'], resources: BATCH, verbs: [...READ, ...WRITE] },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: [...READ, ...WRITE] },
   ];
   const admin: Rule[] = [

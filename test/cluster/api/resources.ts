@@ -25,11 +25,12 @@ export const RESOURCES: ResourceType[] = [
   { group: '', version: 'v1', plural: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'] },
   { group: '', version: 'v1', plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] },
   { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true },
-  { group: '', version: 'v1', plural: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] },
+  { group: '', version: 'v1', plural: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'], subresources: ['token'] },
   { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'apps', version: 'v1', plural: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] },
   { group: 'apps', version: 'v1', plural: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] },
   { group: 'apps', version: 'v1', plural: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], categories: ['all'], subresources: ['status'] },
+  { group: 'batch', version: 'v1', plural: 'jobs', singular: 'job', kind: 'Job', namespaced: true, categories: ['all'], subresources: ['status'] },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', singular: 'role', kind: 'Role', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding', namespaced: true },
@@ -67,10 +68,10 @@ export function apiResourceList(group: string, version: string): unknown {
       ...(r.categories ? { categories: r.categories } : {}),
     });
     for (const sub of r.subresources ?? []) {
-      const verbs = sub === 'proxy' ? ['create', 'delete', 'get', 'patch', 'update'] : sub === 'log' ? ['get'] : ['get', 'patch', 'update'];
-      const kind = sub === 'scale' ? 'Scale' : sub === 'proxy' ? (r.kind === 'Node' ? 'NodeProxyOptions' : r.kind === 'Pod' ? 'PodProxyOptions' : 'ServiceProxyOptions') : sub === 'log' ? 'Pod' : r.kind;
+      const verbs = sub === 'proxy' ? ['create', 'delete', 'get', 'patch', 'update'] : sub === 'log' ? ['get'] : sub === 'token' ? ['create'] : ['get', 'patch', 'update'];
+      const kind = sub === 'token' ? 'TokenRequest' : sub === 'scale' ? 'Scale' : sub === 'proxy' ? (r.kind === 'Node' ? 'NodeProxyOptions' : r.kind === 'Pod' ? 'PodProxyOptions' : 'ServiceProxyOptions') : sub === 'log' ? 'Pod' : r.kind;
       resources.push({ name: `${r.plural}/${sub}`, singularName: '', namespaced: r.namespaced, kind, verbs,
-        ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}) });
+        ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1' } : sub === 'token' ? { group: 'authentication.k8s.io', version: 'v1' } : {}) });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };

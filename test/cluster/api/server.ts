@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import yaml from 'js-yaml';
 import { ApiError, errors } from './status.js';
 import { Store, type KubeObject } from './store.js';
@@ -16,6 +16,8 @@ import { toTable, wantsTable } from './tables.js';
 import { admit, checkNamespace } from './admission.js';
 import { openapiDocument, openapiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
+import { TokenIssuer, admitServiceAccount } from './serviceaccounts.js';
+import { rmSync } from 'node:fs';
 
 export const KUBE_VERSION = { major: '1', minor: '30', gitVersion: 'v1.30.0-tap', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2024-04-17T00:00:00Z', goVersion: 'go1.22.2', compiler: 'gc', platform: 'linux/amd64' };
 
@@ -95,9 +97,12 @@ function parseRoute(path: string): Route | { kind: 'nonresource' } | undefined {
   return { kind: 'resource', r, namespace: r.namespaced ? namespace : undefined, name, subresource, rest, watchPrefix };
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
+/** Warnings travel as `Warning: 299 - "text"` headers, which kubectl prints as `Warning: text`. */
+function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  const headers: Record<string, string | number | string[]> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' };
+  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
   res.end(text);
 }
 
@@ -140,7 +145,9 @@ function verbFor(method: string, route: Route, watch: boolean): string {
 export class ApiServer {
   readonly store = new Store();
   readonly authorizer = new Authorizer(this.store);
+  readonly tokenIssuer = new TokenIssuer(this.store);
   private server?: https.Server;
+  private unixServer?: net.Server;
   private readonly watchers = new Set<ServerResponse>();
 
   constructor(private readonly opts: ServerOptions) {}
@@ -160,9 +167,20 @@ export class ApiServer {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /**
+   * The same HTTPS server on a Unix socket: the relay in the fabric namespace forwards the
+   * `kubernetes` Service's endpoint (in-cluster clients) here, as the host has no route to pods.
+   */
+  async listenUnix(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    this.unixServer = net.createServer((sock) => this.server!.emit('connection', sock));
+    await new Promise<void>((resolve) => this.unixServer!.listen(path, resolve));
+  }
+
   async close(): Promise<void> {
     for (const w of this.watchers) w.destroy();
     this.server?.closeAllConnections();
+    this.unixServer?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -181,7 +199,8 @@ export class ApiServer {
   authenticate(req: IncomingMessage): UserInfo {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
-      const user = this.opts.tokens[auth.slice(7).trim()];
+      const token = auth.slice(7).trim();
+      const user = this.opts.tokens[token] ?? this.tokenIssuer.authenticate(token);
       if (!user) throw errors.unauthorized();
       return { name: user.name, groups: [...user.groups, 'system:authenticated'] };
     }
@@ -273,6 +292,7 @@ export class ApiServer {
         return this.watch(req, res, route, q);
       case 'create': {
         const body = parseObject(await readBody(req), req.headers['content-type'] ?? '');
+        if (route.subresource === 'token') return send(res, 201, this.tokenRequest(route.namespace!, route.name!, body));
         return send(res, 201, this.create(r, route.namespace, body, dryRun));
       }
       case 'update': {
@@ -285,7 +305,9 @@ export class ApiServer {
       case 'delete': {
         const text = await readBody(req);
         const opts = text ? parseObject(text, 'application/json') : {};
-        return send(res, 200, this.delete(r, route.namespace, route.name!, opts, dryRun));
+        const warnings = r.kind === 'Job' && !opts.propagationPolicy && opts.orphanDependents === undefined
+          ? ['child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning'] : [];
+        return send(res, 200, this.delete(r, route.namespace, route.name!, opts, dryRun), warnings);
       }
       case 'deletecollection': {
         const items = this.store.list(r, route.namespace).filter((o) => matchLabelString(o.metadata.labels, q.get('labelSelector') ?? undefined) && matchFieldString(o, q.get('fieldSelector') ?? undefined));
@@ -347,6 +369,7 @@ export class ApiServer {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
     admit(this.store, r, obj);
     checkNamespace(this.store, r, obj.metadata.namespace, obj.metadata.name);
+    if (r.kind === 'Pod') admitServiceAccount(this.store, obj);
     if (dryRun) {
       if (this.store.get(r, obj.metadata.namespace, obj.metadata.name)) throw errors.alreadyExists(r.plural, r.group, obj.metadata.name);
       return obj;
@@ -395,6 +418,16 @@ export class ApiServer {
     return send(res, 200, this.replace(r, route.namespace, route.name!, next, route.subresource, dryRun));
   }
 
+  /** POST serviceaccounts/NAME/token (`kubectl create token`). */
+  private tokenRequest(ns: string, name: string, body: any): unknown {
+    const { token, expirationTimestamp } = this.tokenIssuer.issue(ns, name, body?.spec ?? {});
+    return {
+      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name, namespace: ns, creationTimestamp: null },
+      spec: { audiences: body?.spec?.audiences ?? ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: body?.spec?.expirationSeconds ?? 3600, boundObjectRef: body?.spec?.boundObjectRef ?? null },
+      status: { token, expirationTimestamp },
+    };
+  }
+
   private scaleOf(r: ResourceType, obj: KubeObject): unknown {
     return {
       kind: 'Scale', apiVersion: 'autoscaling/v1',
@@ -420,13 +453,16 @@ export class ApiServer {
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) throw errors.conflict(r.plural, r.group, name);
     if (dryRun) return obj;
     if (obj.metadata.deletionTimestamp) return obj;
-    if (opts?.propagationPolicy === 'Orphan') {
-      for (const dep of this.dependents(obj.metadata.uid)) {
-        this.store.mutate(dep.r, dep.o.metadata.namespace, dep.o.metadata.name, (o) => {
-          o.metadata.ownerReferences = (o.metadata.ownerReferences ?? []).filter((ref: any) => ref.uid !== obj.metadata.uid);
-          if (o.metadata.ownerReferences.length === 0) delete o.metadata.ownerReferences;
-        });
-      }
+    // Orphan and Foreground leave the object in place with a finalizer the garbage collector
+    // (controllers/gc.ts) acts on and removes; Background deletes it now and the collector
+    // removes the dependents afterwards.
+    const policy = propagationPolicy(r, opts);
+    if ((policy === 'Orphan' || policy === 'Foreground') && r.kind !== 'Namespace' && this.dependents(obj.metadata.uid).length > 0) {
+      return this.store.mutate(r, ns, name, (o) => {
+        o.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        o.metadata.deletionGracePeriodSeconds = 0;
+        o.metadata.finalizers = [...(o.metadata.finalizers ?? []), policy === 'Orphan' ? 'orphan' : 'foregroundDeletion'];
+      }) ?? obj;
     }
     if (opts?.gracePeriodSeconds === 0 && r.kind === 'Pod') {
       const updated = this.store.mutate(r, ns, name, (o) => {
@@ -443,6 +479,15 @@ export class ApiServer {
       }) ?? obj;
     }
     return this.store.remove(r, ns, name);
+  }
+
+  /** Drops one finalizer; an object being deleted goes once none are left. */
+  removeFinalizer(r: ResourceType, ns: string | undefined, name: string, finalizer: string): void {
+    const updated = this.store.mutate(r, ns, name, (o) => {
+      o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f: string) => f !== finalizer);
+      if (o.metadata.finalizers.length === 0) delete o.metadata.finalizers;
+    });
+    if (updated) this.finishDeletionIfReady(r, updated);
   }
 
   /** An object with deletionTimestamp and no finalizers left is removed (the real server's rule). */
@@ -547,4 +592,15 @@ export class ApiServer {
       status: { resourceRules: rules.filter((x: any) => !x.nonResourceURLs), nonResourceRules: rules.filter((x: any) => x.nonResourceURLs), incomplete: false },
     });
   }
+}
+
+/**
+ * The propagation a delete asks for: propagationPolicy, else the deprecated orphanDependents,
+ * else the type's default (batch/v1 Jobs still orphan their pods by default; the rest: Background).
+ */
+function propagationPolicy(r: ResourceType, opts: any): string {
+  if (opts?.propagationPolicy) return opts.propagationPolicy;
+  if (opts?.orphanDependents === true) return 'Orphan';
+  if (opts?.orphanDependents === false) return 'Background';
+  return r.kind === 'Job' ? 'Orphan' : 'Background';
 }

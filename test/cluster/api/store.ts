@@ -101,7 +101,7 @@ export class Store {
     const k = key(r.namespaced ? meta.namespace : undefined, meta.name);
     if (t.has(k)) throw errors.alreadyExists(r.plural, r.group, meta.name);
     if (!r.namespaced) delete meta.namespace;
-    meta.uid = randomUUID();
+    meta.uid ??= randomUUID(); // admission may have assigned it (a Job's selector names it)
     meta.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     if (obj.spec !== undefined) meta.generation = 1;
     delete meta.deletionTimestamp;

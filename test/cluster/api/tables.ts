@@ -94,6 +94,18 @@ const printers: Record<string, Printer> = {
       (d.spec?.template?.spec?.containers ?? []).map((c: any) => c.name).join(','), (d.spec?.template?.spec?.containers ?? []).map((c: any) => c.image).join(','),
       selectorText(d.spec?.selector?.matchLabels)],
   },
+  Job: {
+    columns: [col('Name'), col('Status'), col('Completions'), col('Duration'), col('Age'), col('Containers', 1), col('Images', 1), col('Selector', 1)],
+    cells: (j) => {
+      const cond = (t: string) => (j.status?.conditions ?? []).some((c: any) => c.type === t && c.status === 'True');
+      const status = cond('Failed') ? 'Failed' : cond('Complete') ? 'Complete' : j.metadata.deletionTimestamp ? 'Terminating' : j.spec?.suspend ? 'Suspended' : 'Running';
+      const start = j.status?.startTime;
+      const duration = start ? age(start, j.status?.completionTime ? Date.parse(j.status.completionTime) : Date.now()) : '';
+      const containers = j.spec?.template?.spec?.containers ?? [];
+      return [j.metadata.name, status, `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}`, duration, age(j.metadata.creationTimestamp),
+        containers.map((c: any) => c.name).join(','), containers.map((c: any) => c.image).join(','), selectorText(j.spec?.selector?.matchLabels)];
+    },
+  },
   EndpointSlice: {
     columns: [col('Name'), col('AddressType'), col('Ports'), col('Endpoints'), col('Age')],
     cells: (e) => {

@@ -18,6 +18,7 @@ export const kinds = {
   Deployment: findResource('apps', 'v1', 'deployments')!,
   ReplicaSet: findResource('apps', 'v1', 'replicasets')!,
   DaemonSet: findResource('apps', 'v1', 'daemonsets')!,
+  Job: findResource('batch', 'v1', 'jobs')!,
   EndpointSlice: findResource('discovery.k8s.io', 'v1', 'endpointslices')!,
 } satisfies Record<string, ResourceType>;
 

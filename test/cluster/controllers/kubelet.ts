@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/store.js';
 import { kinds, now, type Controller, type Ctx } from './context.js';
@@ -14,6 +16,9 @@ import { resolveImage, expandDir } from '../images.js';
 import { createPodNetwork, deleteNetns, writeNetnsEtc } from '../net/plumbing.js';
 import { dial, probeTcp } from '../net/dial.js';
 import type { ClusterNames } from '../paths.js';
+import { materializeVolumes, VolumeError, type Mount, type VolumeContext } from './volumes.js';
+import { prepareMountPoints, withMounts } from './mountns.js';
+import { fieldValue, resourceFieldValue, type PodRuntime } from './downward.js';
 
 export interface NodeInfo {
   name: string;
@@ -47,6 +52,9 @@ interface PodRt {
   containers: ContainerRt[];
   phase: 'starting' | 'running' | 'stopping';
   startTime: string;
+  /** each container's volume mounts, set up before any container starts */
+  mounts: Map<string, Mount[]>;
+  mountRetry?: NodeJS.Timeout;
 }
 
 /** Bound per container log: past this the file is rotated to `.1` and restarted. */
@@ -157,7 +165,7 @@ export class Kubelet implements Controller {
       uid, namespace: pod.metadata.namespace, name: pod.metadata.name, node, hostNetwork,
       netns: hostNetwork ? node.netns : this.names.podNetns(uid),
       ip: hostNetwork ? node.ip : this.allocateIp(node),
-      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(),
+      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(),
       containers: (pod.spec.containers ?? []).map((c: any) => ({ name: c.name, spec: c, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, ready: false, lastProbe: 0 })),
     };
     this.pods.set(uid, rt);
@@ -178,24 +186,46 @@ export class Kubelet implements Controller {
     }
     if ((rt.phase as string) === 'stopping') return;
     rt.phase = 'running';
-    for (const c of rt.containers) this.launch(rt, c);
+    await this.startContainers(rt);
     this.writeStatus(rt);
+  }
+
+  private runtimeOf(rt: PodRt): PodRuntime {
+    return { podIP: rt.ip, hostIP: rt.node.ip, nodeName: rt.node.name };
+  }
+
+  private volumeContext(rt: PodRt): VolumeContext {
+    const node = this.ctx.store.get(kinds.Node, undefined, rt.node.name);
+    return {
+      store: this.ctx.store, podDir: rt.dir, runtime: this.runtimeOf(rt), allocatable: node?.status?.allocatable ?? {},
+      serviceAccountToken: (pod, audience, expirationSeconds) => this.ctx.api.tokenIssuer.issue(rt.namespace, pod.spec.serviceAccountName ?? 'default', {
+        audiences: audience ? [audience] : undefined, expirationSeconds, boundObjectRef: { kind: 'Pod', name: rt.name, uid: rt.uid },
+      }, node ? { name: node.metadata.name, uid: node.metadata.uid } : undefined).token,
+    };
+  }
+
+  /** The volume manager's step: every container's mounts, then the containers; FailedMount retries every 2 s. */
+  private async startContainers(rt: PodRt): Promise<void> {
+    const pod = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name);
+    if (!pod || rt.phase !== 'running') return;
+    try {
+      for (const c of rt.containers) rt.mounts.set(c.name, await materializeVolumes(pod, c.spec, this.volumeContext(rt)));
+    } catch (err) {
+      if (!(err instanceof VolumeError)) throw err;
+      this.ctx.event(pod, 'Warning', 'FailedMount', err.message);
+      rt.mountRetry = setTimeout(() => void this.startContainers(rt).then(() => this.writeStatus(rt)), 2000);
+      return;
+    }
+    for (const c of rt.containers) this.launch(rt, c);
   }
 
   private envFor(rt: PodRt, pod: KubeObject, c: any): Record<string, string> | string {
     const { store } = this.ctx;
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOSTNAME: rt.name, HOME: join(rt.dir, c.name) };
-    env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
-    env.KUBERNETES_SERVICE_PORT = '443';
-    if (pod.spec.enableServiceLinks !== false) {
-      for (const svc of store.list(kinds.Service, rt.namespace)) {
-        if (!svc.spec?.clusterIP || svc.spec.clusterIP === 'None') continue;
-        const prefix = String(svc.metadata.name).toUpperCase().replace(/-/g, '_');
-        env[`${prefix}_SERVICE_HOST`] = svc.spec.clusterIP;
-        env[`${prefix}_SERVICE_PORT`] = String(svc.spec.ports?.[0]?.port ?? '');
-        for (const p of svc.spec.ports ?? []) if (p.name) env[`${prefix}_SERVICE_PORT_${String(p.name).toUpperCase().replace(/-/g, '_')}`] = String(p.port);
-      }
-    }
+    // the master service always (even without service links), then the namespace's own services
+    const master = store.get(kinds.Service, 'default', 'kubernetes');
+    const links = [...(master ? [master] : []), ...(pod.spec.enableServiceLinks !== false ? store.list(kinds.Service, rt.namespace) : [])];
+    for (const svc of links) if (svc.spec?.clusterIP && svc.spec.clusterIP !== 'None') Object.assign(env, serviceLinkEnv(svc));
     const data = (kind: 'secret' | 'configmap', name: string): Record<string, string> | undefined => {
       const o = store.get(kind === 'secret' ? kinds.Secret : kinds.ConfigMap, rt.namespace, name);
       if (!o) return undefined;
@@ -223,15 +253,11 @@ export class Kubelet implements Controller {
         }
         env[e.name] = v;
       } else if (e.valueFrom?.fieldRef) {
-        const fields: Record<string, string> = {
-          'metadata.name': rt.name, 'metadata.namespace': rt.namespace, 'metadata.uid': rt.uid, 'spec.nodeName': rt.node.name,
-          'spec.serviceAccountName': pod.spec.serviceAccountName ?? 'default', 'status.podIP': rt.ip, 'status.hostIP': rt.node.ip, 'status.podIPs': rt.ip,
-        };
-        const path = e.valueFrom.fieldRef.fieldPath as string;
-        const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-        env[e.name] = label ? String(pod.metadata[label[1]!]?.[label[2]!] ?? '') : (fields[path] ?? '');
+        env[e.name] = fieldValue(pod, e.valueFrom.fieldRef.fieldPath, this.runtimeOf(rt)) ?? '';
       } else if (e.valueFrom?.resourceFieldRef) {
-        env[e.name] = '0';
+        const ref = e.valueFrom.resourceFieldRef;
+        const target = (pod.spec.containers ?? []).find((x: any) => x.name === ref.containerName) ?? c;
+        env[e.name] = resourceFieldValue(target, ref, store.get(kinds.Node, undefined, rt.node.name)?.status?.allocatable ?? {});
       }
     }
     return env;
@@ -265,7 +291,10 @@ export class Kubelet implements Controller {
     }
     mkdirSync(this.names.logsDir, { recursive: true });
     c.log ??= new LogFile(logPath(this.names, rt.namespace, rt.name, c.name));
-    const proc = spawn('ip', ['netns', 'exec', rt.netns, ...argv], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // volumes: bind mounts in the container's own mount namespace (mountns.ts)
+    const mounts = rt.mounts.get(c.name) ?? [];
+    prepareMountPoints(mounts, this.names.mountPointsFile);
+    const proc = spawn('ip', ['netns', 'exec', rt.netns, ...withMounts(mounts, argv)], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     c.proc = proc;
     const startedAt = now();
     c.state = { running: { startedAt } };
@@ -315,7 +344,7 @@ export class Kubelet implements Controller {
       const named = (port: unknown) => (typeof port === 'number' ? port : Number((c.spec.ports ?? []).find((x: any) => x.name === port)?.containerPort ?? port));
       let check: Promise<boolean>;
       if (p.tcpSocket) check = probeTcp(this.names.relaySocket, rt.ip, named(p.tcpSocket.port));
-      else if (p.httpGet) check = this.probeHttp(rt.ip, named(p.httpGet.port), p.httpGet.path ?? '/');
+      else if (p.httpGet) check = this.probeHttp(rt.ip, named(p.httpGet.port), p.httpGet.path ?? '/', p.httpGet.scheme === 'HTTPS');
       else check = Promise.resolve(true);
       void check.then((ok) => {
         if (c.ready !== ok && c.proc) {
@@ -326,9 +355,12 @@ export class Kubelet implements Controller {
     }
   }
 
-  private probeHttp(ip: string, port: number, path: string): Promise<boolean> {
+  /** As the kubelet: an HTTPS probe does not verify the certificate. */
+  private probeHttp(ip: string, port: number, path: string, tlsProbe = false): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = http.get({ host: ip, port, path, createConnection: () => dial(this.names.relaySocket, ip, port), timeout: 1000, headers: { 'User-Agent': 'kube-probe/1.30' } }, (res) => {
+      const get = tlsProbe ? https.get : http.get;
+      const options = { host: ip, port, path, timeout: 1000, headers: { 'User-Agent': 'kube-probe/1.30' }, rejectUnauthorized: false };
+      const req = get({ ...options, createConnection: () => (tlsProbe ? tls.connect({ socket: dial(this.names.relaySocket, ip, port), rejectUnauthorized: false }) : dial(this.names.relaySocket, ip, port)) } as https.RequestOptions, (res) => {
         res.resume();
         resolve((res.statusCode ?? 500) < 400);
       });
@@ -362,6 +394,7 @@ export class Kubelet implements Controller {
 
   private async stop(rt: PodRt, pod?: KubeObject): Promise<void> {
     rt.phase = 'stopping';
+    clearTimeout(rt.mountRetry);
     // Grace is capped at 5 s (tests stay quick); a cluster shutdown (no pod object) allows 1 s.
     const grace = pod ? Math.min(Number(pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30), 5) * 1000 : 1000;
     if (pod) for (const c of rt.containers) if (c.proc) this.ctx.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
@@ -402,4 +435,25 @@ export class Kubelet implements Controller {
   async stopAll(): Promise<void> {
     await Promise.all([...this.pods.values()].map((rt) => this.stop(rt, undefined)));
   }
+}
+
+/** The Docker-link style variables of a Service (FOO_SERVICE_HOST, FOO_PORT_80_TCP_ADDR, ...). */
+function serviceLinkEnv(svc: KubeObject): Record<string, string> {
+  const env: Record<string, string> = {};
+  const prefix = String(svc.metadata.name).toUpperCase().replace(/-/g, '_');
+  const ip = svc.spec.clusterIP as string;
+  const ports = svc.spec.ports ?? [];
+  env[`${prefix}_SERVICE_HOST`] = ip;
+  env[`${prefix}_SERVICE_PORT`] = String(ports[0]?.port ?? '');
+  for (const p of ports) if (p.name) env[`${prefix}_SERVICE_PORT_${String(p.name).toUpperCase().replace(/-/g, '_')}`] = String(p.port);
+  if (ports[0]) env[`${prefix}_PORT`] = `${String(ports[0].protocol ?? 'TCP').toLowerCase()}://${ip}:${ports[0].port}`;
+  for (const p of ports) {
+    const proto = String(p.protocol ?? 'TCP');
+    const base = `${prefix}_PORT_${p.port}_${proto.toUpperCase()}`;
+    env[base] = `${proto.toLowerCase()}://${ip}:${p.port}`;
+    env[`${base}_PROTO`] = proto.toLowerCase();
+    env[`${base}_PORT`] = String(p.port);
+    env[`${base}_ADDR`] = ip;
+  }
+  return env;
 }

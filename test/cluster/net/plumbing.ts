@@ -14,6 +14,9 @@ import { run, runQuiet } from '../exec.js';
 
 export const NODE_NET = '10.243.0';
 export const GATEWAY_MAC = 'ee:ee:ee:ee:ee:ee';
+/** The API server's address on the node network (the fabric's bridge), behind the `kubernetes` Service. */
+export const API_ADVERTISE_IP = `${NODE_NET}.254`;
+export const API_SECURE_PORT = 6443;
 
 export const nodeIp = (i: number) => `${NODE_NET}.${i}`;
 export const podCidr = (i: number) => `10.244.${i}.0/24`;

@@ -1,0 +1,167 @@
+// One GET /entries stream. Entries are offered synchronously by the hub as the engine makes
+// them, wait in a bounded queue, pass the consumer's filter (pushed down from the CLI, so
+// only matches cross the network) and are written in batches. A consumer that reads slowly
+// never makes the tapper grow: when its queue is full, entries are dropped for it alone and
+// counted, and the count goes on its stream as a marker line before the next entry.
+// Idle streams get a heartbeat line, so load balancers (cutting idle streams after 60 s)
+// and the CLI see the stream is alive.
+
+import type { ServerResponse } from 'node:http';
+import type { Entry } from '../src/entry.js';
+import type { EntryFilter } from '../src/sink/filter.js';
+
+export interface ConsumerLimits {
+  /** Bytes of serialized entries waiting at most. */
+  queueBytes: number;
+  /** A marker line at least this often when nothing else was written. */
+  heartbeatMs: number;
+}
+
+/** Written in one go up to this size (as LineOutput batches stdout). */
+const WRITE_BATCH_BYTES = 16 * 1024;
+
+interface Queued {
+  line: string;
+  /** The entry as the filter sees it (null without a filter). */
+  view: Entry | null;
+}
+
+export class Consumer {
+  emitted = 0;
+  filteredOut = 0;
+  dropped = 0;
+  queuedBytes = 0;
+  maxQueuedBytes = 0;
+  private droppedSinceMarker = 0;
+  private readonly queue: Queued[] = [];
+  private pumping = false;
+  private closed = false;
+  private lastWriteMs = Date.now();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(
+    readonly session: string,
+    private readonly res: ServerResponse,
+    readonly filter: EntryFilter | undefined,
+    private readonly limits: ConsumerLimits,
+    private readonly onClose: (c: Consumer) => void,
+  ) {
+    // Ticks at a third of the interval: an idle stream hears from us within the interval.
+    const tick = Math.max(10, Math.floor(limits.heartbeatMs / 3));
+    this.heartbeat = setInterval(() => {
+      if (!this.pumping && Date.now() - this.lastWriteMs >= limits.heartbeatMs - tick) this.write(heartbeatLine());
+    }, tick);
+    this.heartbeat.unref();
+    res.on('close', () => this.close());
+    res.on('error', () => this.close());
+  }
+
+  get wantsView(): boolean {
+    return this.filter !== undefined;
+  }
+
+  /** Synchronous: queue or drop. */
+  offer(line: string, view: Entry | null): void {
+    if (this.closed) return;
+    if (this.queuedBytes + line.length > this.limits.queueBytes) {
+      this.dropped += 1;
+      this.droppedSinceMarker += 1;
+      return;
+    }
+    this.queue.push({ line, view });
+    this.queuedBytes += line.length;
+    if (this.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = this.queuedBytes;
+    if (!this.pumping) {
+      this.pumping = true;
+      // After the current burst of entries (one capture callback), not once per entry.
+      setImmediate(() => void this.pump());
+    }
+  }
+
+  /** Ends the stream (shutdown): what is queued is written first. */
+  async end(): Promise<void> {
+    if (this.closed) return;
+    while (this.pumping) await new Promise((r) => setTimeout(r, 5));
+    await this.pump();
+    if (!this.closed) this.res.end();
+    this.close();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      session: this.session,
+      since: this.startedAt,
+      filter: this.filter?.source ?? null,
+      emitted: this.emitted,
+      filteredOut: this.filteredOut,
+      dropped: this.dropped,
+      queued: this.queue.length,
+      queuedBytes: this.queuedBytes,
+      maxQueuedBytes: this.maxQueuedBytes,
+      queueLimitBytes: this.limits.queueBytes,
+    };
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      let batch = '';
+      while (this.queue.length > 0 && !this.closed) {
+        const item = this.queue.shift()!;
+        this.queuedBytes -= item.line.length;
+        if (this.filter && !(await this.filter.matches(item.view!))) {
+          this.filteredOut += 1;
+          continue;
+        }
+        if (this.droppedSinceMarker > 0) {
+          batch += `{"marker":"dropped","count":${this.droppedSinceMarker},"total":${this.dropped}}\n`;
+          this.droppedSinceMarker = 0;
+        }
+        batch += item.line + '\n';
+        this.emitted += 1;
+        if (batch.length >= WRITE_BATCH_BYTES || this.queue.length === 0) {
+          const more = this.write(batch);
+          batch = '';
+          if (!more) await this.drained();
+        }
+      }
+      if (batch !== '') this.write(batch);
+      if (this.droppedSinceMarker > 0 && !this.closed) {
+        this.write(`{"marker":"dropped","count":${this.droppedSinceMarker},"total":${this.dropped}}\n`);
+        this.droppedSinceMarker = 0;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private write(text: string): boolean {
+    if (this.closed) return true;
+    this.lastWriteMs = Date.now();
+    return this.res.write(text);
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done).on('close', done);
+    });
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.onClose(this);
+  }
+}
+
+export function heartbeatLine(): string {
+  return `{"marker":"heartbeat","time":"${new Date().toISOString()}"}\n`;
+}

@@ -1,0 +1,48 @@
+// Live capture on the node: the capture filter follows the targets (this node's target pods
+// and the Services' ClusterIPs), and the engine's clock follows the wall clock, so idle
+// connections end and their pending calls come out even when no packet arrives.
+import { CaptureHandles } from '../src/capture/capture-handles.js';
+import { bpfForHosts } from '../src/node/bpf.js';
+import type { NodePipeline } from '../src/node/pipeline.js';
+import type { TargetRegistry } from '../src/node/targets.js';
+
+/** The kernel ring of one handle: a sixteenth of the budget, at most 16 MiB (libpcap's usual size is 2 MiB). */
+export function kernelBufferBytes(memoryBudget: number): number {
+  return Math.min(16 * 1024 * 1024, Math.floor(memoryBudget / 16));
+}
+
+const TICK_MS = 1000;
+
+export class LiveSource {
+  readonly handles: CaptureHandles;
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(
+    device: string,
+    memoryBudget: number,
+    private readonly pipeline: NodePipeline,
+    private readonly targets: TargetRegistry,
+    log: (line: string) => void,
+  ) {
+    this.handles = new CaptureHandles(device, kernelBufferBytes(memoryBudget), (frame) => pipeline.handleFrame(frame), log);
+    // Fails here, at start, when this node cannot capture at all.
+    this.handles.probe();
+    // Synchronous: when PUT /targets answers, the new handle already captures.
+    targets.onChange(() => this.follow());
+    this.ticker = setInterval(() => {
+      targets.expire();
+      pipeline.tick(Date.now() * 1000);
+    }, TICK_MS);
+  }
+
+  private follow(): void {
+    const services = this.targets.serviceIps();
+    this.pipeline.setServices(services);
+    this.handles.setFilter(bpfForHosts([...this.targets.localPodIps(), ...services.keys()]));
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+    this.handles.close();
+  }
+}

@@ -1,0 +1,76 @@
+// The daemon's flags (docs/tapper-api.md), each also read from the environment the
+// DaemonSet sets (TAP_LISTEN, TAP_TOKEN_FILE, TAP_MEMORY_BUDGET, NODE_NAME from the
+// downward API). Flags in, a checked TapperOptions out; nothing runs here.
+import { hostname } from 'node:os';
+import yargs from 'yargs';
+import { parseByteSize } from '../cmd/flags.js';
+import { DEFAULT_MAX_BODY } from '../src/engine.js';
+import { UsageError } from '../src/errors.js';
+import type { Pace } from '../src/capture/paced-file.js';
+
+export interface TapperOptions {
+  host: string;
+  port: number;
+  tokenFile: string;
+  nodeName: string;
+  device: string;
+  file: string | null;
+  pace: Pace;
+  memoryBudget: number;
+  maxBody: number;
+  maxMessages: number;
+  redact: boolean;
+  consumerQueueBytes: number;
+  heartbeatMs: number;
+}
+
+export async function parseOptions(argv: string[]): Promise<TapperOptions> {
+  const args = await yargs(argv)
+    .scriptName('tapper')
+    .env('TAP')
+    .option('listen', { type: 'string', default: '0.0.0.0:8449', describe: 'ADDR:PORT to serve HTTPS on' })
+    .option('token-file', { type: 'string', default: '/var/run/kubectl-tap/token', describe: 'the session token (a Secret volume)' })
+    .option('node-name', { type: 'string', describe: "this node's name, stamped on entries (default $NODE_NAME, else the host name)" })
+    .option('interface', { type: 'string', default: 'any', describe: 'capture interface' })
+    .option('file', { type: 'string', describe: 'serve a pcap/pcapng file as if live instead of capturing' })
+    .option('pace', { choices: ['recorded', 'fast'] as const, default: 'recorded' as const, describe: 'with --file: at its recorded pace or as fast as possible' })
+    .option('memory-budget', { type: 'string', default: '256MiB', describe: "the engine's memory budget" })
+    .option('max-body', { type: 'string', default: `${DEFAULT_MAX_BODY}`, describe: 'body bytes kept per entry' })
+    .option('max-messages', { type: 'number', default: 100, describe: 'messages kept per streaming entry' })
+    .option('redact', { type: 'boolean', default: true, describe: 'redact credentials (--no-redact turns it off)' })
+    .option('consumer-queue', { type: 'string', default: '8MiB', describe: 'entries waiting per /entries stream at most, in bytes' })
+    .option('heartbeat', { type: 'number', default: 15, describe: 'seconds between heartbeat lines on an idle stream' })
+    .strict()
+    .help()
+    .version(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .parseAsync();
+
+  const listen = /^(.*):(\d{1,5})$/.exec(args.listen);
+  const port = listen ? Number(listen[2]) : NaN;
+  if (!listen || port < 0 || port > 65535) throw new UsageError(`--listen must be ADDR:PORT, not "${args.listen}"`);
+  const heartbeat = args.heartbeat;
+  if (!(heartbeat > 0) || heartbeat > 15) throw new UsageError('--heartbeat must be a number of seconds in (0, 15]');
+  if (!Number.isInteger(args['max-messages']) || args['max-messages'] < 1) throw new UsageError('--max-messages must be a positive integer');
+  const nodeName = args['node-name'] ?? process.env.NODE_NAME ?? hostname();
+  if (nodeName === '') throw new UsageError('--node-name must not be empty');
+  const memoryBudget = parseByteSize(args['memory-budget'], '--memory-budget');
+  if (memoryBudget < 16 * 1024 * 1024) throw new UsageError('--memory-budget must be at least 16MiB');
+  return {
+    host: listen[1]!.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    tokenFile: args['token-file'],
+    nodeName,
+    device: args.interface,
+    file: args.file ?? null,
+    pace: args.pace,
+    memoryBudget,
+    maxBody: parseByteSize(args['max-body'], '--max-body'),
+    maxMessages: args['max-messages'],
+    redact: args.redact,
+    consumerQueueBytes: parseByteSize(args['consumer-queue'], '--consumer-queue'),
+    heartbeatMs: Math.round(heartbeat * 1000),
+  };
+}

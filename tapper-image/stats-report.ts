@@ -1,0 +1,53 @@
+// GET /stats: what the node captured and what became of it, every loss by reason.
+import type { CaptureHandleStats } from '../src/capture/capture-handles.js';
+import type { NodePipeline } from '../src/node/pipeline.js';
+import type { TargetRegistry } from '../src/node/targets.js';
+import type { Hub } from './hub.js';
+
+export interface StatsSources {
+  nodeName: string;
+  source: 'live' | 'file';
+  capture: () => CaptureHandleStats | FileSourceStats;
+  pipeline: NodePipeline;
+  hub: Hub;
+  targets: TargetRegistry;
+  memoryBudget: number;
+}
+
+export interface FileSourceStats {
+  file: string;
+  pace: string;
+  state: 'waiting for a consumer' | 'playing' | 'done' | 'failed';
+  packets: number;
+  bytes: number;
+  error?: string;
+  /** Kept for the same shape as live capture: a file has no kernel ring. */
+  kernelBufferBytes: 0;
+}
+
+export function statsReport(s: StatsSources): Record<string, unknown> {
+  const capture = s.capture();
+  const consumers = s.hub.open.map((c) => c.toJSON());
+  const queuedBytes = s.hub.open.reduce((sum, c) => sum + c.queuedBytes, 0);
+  const memory = process.memoryUsage();
+  return {
+    node: s.nodeName,
+    source: s.source,
+    time: new Date().toISOString(),
+    capture,
+    engine: s.pipeline.engine.stats.toJSON(),
+    entries: s.hub.entries,
+    connections: s.pipeline.engine.liveConnections,
+    targets: { sessions: s.targets.sessionIds.length, localPods: s.targets.localPodIps().size, serviceIps: s.targets.serviceIps().size },
+    memory: {
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      kernelBuffers: capture.kernelBufferBytes,
+      consumerQueues: queuedBytes,
+      // The engine's own share joins here once the engine budget exists (issue 8).
+      budget: { used: capture.kernelBufferBytes + queuedBytes, limit: s.memoryBudget },
+    },
+    consumers,
+    sessions: s.hub.sessionTotals(),
+  };
+}

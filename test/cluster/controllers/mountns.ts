@@ -1,0 +1,86 @@
+// Volumes for the process runtime: each container is already started in a mount namespace
+// of its own (`ip netns exec` unshares one, with / made a slave so nothing propagates back
+// to the host); a small shell prologue bind-mounts every volume at its mountPath there
+// (remounted read-only when asked) and then execs the container's command.
+//
+// A mountPath that does not exist on the host needs a mount point. A real node's kubelet
+// would create it inside the image's root; here the container shares the host's root, so
+// the missing folders (or the empty file, for a file source) are created on the host,
+// written down in the cluster's `mountpoints` file, and removed by `down`, unless some
+// process (another cluster's container) still has something mounted there.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Mount } from './volumes.js';
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** argv that mounts the volumes, then runs `argv` in their place (exec keeps the pid). */
+export function withMounts(mounts: Mount[], argv: string[]): string[] {
+  if (mounts.length === 0) return argv;
+  // parents before children, as runtimes order them, so /a/b lands inside /a
+  const ordered = [...mounts].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  const lines = ['set -e'];
+  for (const m of ordered) {
+    lines.push(`mount --rbind -- ${quote(m.source)} ${quote(m.target)}`);
+    if (m.readOnly) lines.push(`mount -o remount,bind,ro -- ${quote(m.target)}`);
+  }
+  lines.push('exec "$@"');
+  return ['sh', '-c', lines.join('\n'), 'sh', ...argv];
+}
+
+/** Makes sure every target exists on the host, recording what it had to create. */
+export function prepareMountPoints(mounts: Mount[], registry: string): void {
+  for (const m of mounts) {
+    const target = resolve(m.target);
+    if (existsSync(target)) continue;
+    const created: string[] = [];
+    let dir = dirname(target);
+    const missing: string[] = [];
+    while (!existsSync(dir)) {
+      missing.unshift(dir);
+      dir = dirname(dir);
+    }
+    for (const d of missing) {
+      mkdirSync(d);
+      created.push(d);
+    }
+    if (statSync(m.source).isDirectory()) mkdirSync(target);
+    else writeFileSync(target, '');
+    created.push(target);
+    appendFileSync(registry, created.map((p) => `${p}\n`).join(''));
+  }
+}
+
+function mountedEverywhere(): Set<string> {
+  const points = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const line of text.split('\n')) {
+      const field = line.split(' ')[4];
+      if (field) points.add(field.replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))));
+    }
+  }
+  return points;
+}
+
+/** Removes the mount points this cluster created (deepest first), keeping any still in use. */
+export function removeMountPoints(registry: string): void {
+  if (!existsSync(registry)) return;
+  const paths = [...new Set(readFileSync(registry, 'utf8').split('\n').filter(Boolean))].sort((a, b) => b.length - a.length);
+  const inUse = mountedEverywhere();
+  for (const p of paths) {
+    if (inUse.has(p) || !existsSync(p)) continue;
+    try {
+      if (statSync(p).isDirectory()) rmdirSync(p); // only when empty
+      else if (statSync(p).size === 0) rmSync(p);
+    } catch {
+      // not empty (someone else's files): leave it
+    }
+  }
+  rmSync(registry, { force: true });
+}
