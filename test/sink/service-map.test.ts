@@ -185,7 +185,7 @@ function named(entries: Entry[], nameOf: (e: Entry['src'], entry: Entry) => stri
     const copy = structuredClone(e);
     for (const end of [copy.src, copy.dst]) {
       const name = nameOf(end, e);
-      if (name) Object.assign(end, { name: `${name}-7c9d`, namespace: 'shop', kind: 'pod', workload: name });
+      if (name) Object.assign(end, { name: `${name}-7c9d`, namespace: 'shop', kind: 'pod', workload: `deployment/${name}` });
     }
     return copy;
   });
@@ -208,25 +208,25 @@ test('brokers: producer -> broker and broker -> consumer, set-up calls with the 
     end.port === 19092 ? 'kafka' : String(e.request.clientId));
   const k = mapOf(kafka);
   assert.deepEqual([...k.edges.keys()].sort(), [
-    'workload:shop/kafka -> workload:shop/rdkafka kafka',
-    'workload:shop/rdkafka -> workload:shop/kafka kafka',
-    'workload:shop/shop-orders -> workload:shop/kafka kafka',
+    'workload:shop/deployment/kafka -> workload:shop/deployment/rdkafka kafka',
+    'workload:shop/deployment/rdkafka -> workload:shop/deployment/kafka kafka',
+    'workload:shop/deployment/shop-orders -> workload:shop/deployment/kafka kafka',
   ]);
-  assert.equal(k.edges.get('workload:shop/kafka -> workload:shop/rdkafka kafka')!.calls, 4, 'Fetch x3 and ListOffsets');
-  assert.equal(k.edges.get('workload:shop/shop-orders -> workload:shop/kafka kafka')!.calls, 4);
+  assert.equal(k.edges.get('workload:shop/deployment/kafka -> workload:shop/deployment/rdkafka kafka')!.calls, 4, 'Fetch x3 and ListOffsets');
+  assert.equal(k.edges.get('workload:shop/deployment/shop-orders -> workload:shop/deployment/kafka kafka')!.calls, 4);
   // AMQP: one connection publishes and consumes; the broker's own methods (connection.start,
   // basic.deliver, a channel.close after a 404) are counted on the client's edges, not reversed.
   const { entries } = await entriesFromCapture(join(repoRoot, 'testdata/amqp/session.pcap'));
   const brokerPort = entries.find((e) => e.request.method === 'basic.publish')!.dst.port;
   const amqp = mapOf(named(entries, (end) => (end.port === brokerPort ? 'rabbitmq' : 'orders')));
   const consumeCalls = entries.filter((e) => CONSUMES.includes(String(e.request.method))).length;
-  assert.deepEqual([...amqp.edges.keys()].sort(), ['workload:shop/orders -> workload:shop/rabbitmq amqp', 'workload:shop/rabbitmq -> workload:shop/orders amqp']);
-  assert.equal(amqp.edges.get('workload:shop/rabbitmq -> workload:shop/orders amqp')!.calls, consumeCalls);
-  assert.equal(amqp.edges.get('workload:shop/orders -> workload:shop/rabbitmq amqp')!.calls, entries.length - consumeCalls);
+  assert.deepEqual([...amqp.edges.keys()].sort(), ['workload:shop/deployment/orders -> workload:shop/deployment/rabbitmq amqp', 'workload:shop/deployment/rabbitmq -> workload:shop/deployment/orders amqp']);
+  assert.equal(amqp.edges.get('workload:shop/deployment/rabbitmq -> workload:shop/deployment/orders amqp')!.calls, consumeCalls);
+  assert.equal(amqp.edges.get('workload:shop/deployment/orders -> workload:shop/deployment/rabbitmq amqp')!.calls, entries.length - consumeCalls);
   assert.ok(entries.some((e) => e.request.method === 'channel.close' && e.src.port === brokerPort), 'the capture has a broker-sent channel.close');
   // A consumer that never publishes: all its calls on broker -> consumer, none the other way.
   const consumerOnly = mapOf(named(entries.filter((e) => e.request.method !== 'basic.publish'), (end) => (end.port === brokerPort ? 'rabbitmq' : 'shipping')));
-  assert.deepEqual([...consumerOnly.edges.keys()], ['workload:shop/rabbitmq -> workload:shop/shipping amqp']);
+  assert.deepEqual([...consumerOnly.edges.keys()], ['workload:shop/deployment/rabbitmq -> workload:shop/deployment/shipping amqp']);
   // Nodes are grouped by namespace.
   assert.ok(parseDot(amqp.dot).nodes.every((n) => n.cluster === 'shop'));
 });
