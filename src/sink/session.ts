@@ -63,12 +63,13 @@ export class TapSession {
   ) {
     if (spec.limit !== undefined && !(Number.isInteger(spec.limit) && spec.limit >= 1)) throw new UsageError('--limit must be a positive integer');
     const compile = (source: string | undefined, flag: string) => (source === undefined ? undefined : compileFilter(source, this.stats, flag));
-    this.conditions = new SessionConditions({
-      waitFor: compile(spec.waitFor, '--wait-for'),
-      failOn: compile(spec.failOn, '--fail-on'),
-      limit: spec.limit,
-      strict: spec.strict,
-    });
+    this.conditions = new SessionConditions(
+      { waitFor: compile(spec.waitFor, '--wait-for'), failOn: compile(spec.failOn, '--fail-on'), limit: spec.limit, strict: spec.strict },
+      // However the session ends (a --wait-for match as much as --duration), the source hears it.
+      (reason) => {
+        for (const listener of this.stopListeners) listener(reason);
+      },
+    );
     const outputs: EntryOutput[] = [this.counts, this.edges];
     if (isLineMode(spec.output)) {
       const print = printerFor(spec.output, spec.colour);
@@ -111,9 +112,7 @@ export class TapSession {
   }
 
   stop(reason: SessionEnd): void {
-    if (this.pipeline.stopped) return;
     this.conditions.end(reason);
-    for (const listener of this.stopListeners) listener(reason);
   }
 
   /**

@@ -24,7 +24,8 @@ test('path templates: integers, UUIDs, hex ids and serial tokens become paramete
   });
   assert.equal(pathTemplate('/blobs/5f2b9c0e8d7a6b5c4d3e2f1a').template, '/blobs/{id}');
   assert.equal(pathTemplate('/orders/01HZX3K9QW4M7R2T8V6B5N1C0D').template, '/orders/{id}');
-  for (const literal of ['/api/login', '/api/v2/items', '/healthz', '/', '/static/app.min.js', '/shop.v1.Cart/AddItem']) {
+  assert.equal(pathTemplate('/product/66VCHSJNUP').template, '/product/{id}');
+  for (const literal of ['/api/login', '/api/v2/items', '/healthz', '/', '/static/app.min.js', '/shop.v1.Cart/AddItem', '/apis/v1beta12/things', '/http2']) {
     assert.equal(pathTemplate(literal).template, literal);
   }
 });
