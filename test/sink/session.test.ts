@@ -28,3 +28,18 @@ test('a --wait-for match, a --fail-on match and --limit each end the session and
     assert.equal(session.pipeline.reported, offered);
   }
 });
+
+test('offers not waited for (a live fan-in) are handled in order: nothing after a --fail-on match is reported', async () => {
+  const { entries } = await entriesFromCapture(join(repoRoot, 'testdata/http1/ethernet-mixed.pcap'));
+  const stdout = new PassThrough();
+  const lines: string[] = [];
+  stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+  const output = new LineOutput(stdout);
+  const session = new TapSession(spec({ failOn: 'response.status = 404', filter: 'true' }), output);
+  const pending = entries.map((e) => session.pipeline.offer(e, 0));
+  await Promise.all(pending);
+  await output.flush();
+  const paths = lines.map((l) => JSON.parse(l).request.path);
+  assert.deepEqual(paths, entries.slice(0, 11).map((e) => e.request.path));
+  assert.equal(paths.at(-1), '/missing');
+});
