@@ -70,6 +70,7 @@ export class EdgeTable {
   /** ip|port of every broker end seen (the dst of a client's call, the src of a broker's). */
   private readonly brokerEndpoints = new Set<string>();
   private readonly addressesOf = new Map<string, Set<string>>();
+  private readonly byIp = new Map<string, MapNode>();
   readonly names = new TrafficNames();
   /** Entries not drawn because MAX_GROUPS was reached. */
   overflow = 0;
@@ -78,10 +79,8 @@ export class EdgeTable {
   add(entry: Entry): void {
     this.entries += 1;
     this.names.learn(entry);
-    const src = nodeOf(entry.src);
-    const dst = nodeOf(entry.dst);
-    this.remember(src.key, entry.src.ip);
-    this.remember(dst.key, entry.dst.ip);
+    const src = this.node(entry.src);
+    const dst = this.node(entry.dst);
     if (!isBrokerProtocol(entry.protocol)) return this.tally(src, dst, entry.protocol, 'control', entry);
     const role = brokerRole(entry);
     const sender = brokerSender(entry);
@@ -157,17 +156,43 @@ export class EdgeTable {
   }
 
   private tally(a: MapNode, b: MapNode, protocol: Entry['protocol'], role: BrokerRole, entry: Entry): void {
+    // Calls come in runs on one edge: the last group is checked before any key is built.
+    const last = this.lastGroup;
+    if (last !== null && last.a === a && last.b === b && last.protocol === protocol) return tallyOf(last, role).add(entry);
     const id = groupId(a, b, protocol);
     let g = this.groups.get(id);
     if (!g) {
       if (this.groups.size >= MAX_GROUPS) return void (this.overflow += 1);
       this.groups.set(id, (g = { a, b, protocol, tallies: new Map() }));
     }
+    this.lastGroup = g;
     tallyOf(g, role).add(entry);
   }
 
+  private lastGroup: Group | null = null;
+
   private learnBroker(e: Endpoint): void {
     if (this.brokerEndpoints.size < MAX_GROUPS) this.brokerEndpoints.add(endpointId(e));
+  }
+
+  /**
+   * The node of an endpoint, its address remembered. Addresses the cluster did not name (all
+   * of them in a capture) are looked up by IP: the same node object every time, so the hot
+   * path of `read` makes no node, no key string and no address set per entry.
+   */
+  private node(e: Endpoint): MapNode {
+    if (e.name === undefined && e.workload === undefined) {
+      let node = this.byIp.get(e.ip);
+      if (!node) {
+        node = nodeOf(e);
+        if (this.byIp.size < MAX_GROUPS) this.byIp.set(e.ip, node);
+        this.remember(node.key, e.ip);
+      }
+      return node;
+    }
+    const node = nodeOf(e);
+    this.remember(node.key, e.ip);
+    return node;
   }
 
   private remember(key: string, ip: string): void {
