@@ -228,3 +228,30 @@ test('--duration ends a session on a live pipe: exit 0, or 3 with an unmatched -
   assert.equal(w.code, 3, w.stderr);
   assert.match(w.stderr, /session ended: duration/);
 });
+
+test('--service-map is rewritten during a session, before it ends (a live pipe), and once more at the end', async () => {
+  const { dir, done } = tempDir();
+  try {
+    const map = join(dir, 'map.dot');
+    let sawDuring = '';
+    const r = await livePipe(['-q', '--service-map', map], (stdout, child) => {
+      if (lines(stdout).length !== expected.transactions || sawDuring) return;
+      // Every call is in; the session goes on (the pipe is open): the file must appear.
+      const poll = setInterval(() => {
+        try {
+          sawDuring = readFileSync(map, 'utf8');
+        } catch {
+          return;
+        }
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      }, 200);
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(sawDuring, /^digraph "service map" \{/);
+    assert.match(sawDuring, new RegExp(`${expected.transactions} calls`));
+    assert.equal(readFileSync(map, 'utf8'), sawDuring, 'the same calls, the same map at the end');
+  } finally {
+    done();
+  }
+});
