@@ -4,22 +4,29 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pkg from '../package.json' with { type: 'json' };
+import { cleanCommand } from './clean.js';
+import { manifestsCommand } from './manifests.js';
 import { readCommand } from './read.js';
+import { tapCommand } from './tap.js';
 import { versionCommand } from './version.js';
-import { EXIT_USAGE, reportAndExit } from './exit.js';
+import { EXIT_CODES_HELP, EXIT_USAGE, reportAndExit } from './exit.js';
 import { STDIN_ARG } from './flags.js';
-import { EXIT_CODES_HELP, usageMessage } from './usage.js';
+import { usageMessage } from './usage.js';
 
 const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
-const commands = [readCommand, versionCommand];
-const commandNames = commands.map((c) => String(c.command).split(' ')[0]!);
+const subcommands = [readCommand, cleanCommand, manifestsCommand, versionCommand];
+const commandNames = subcommands.map((c) => String(c.command).split(' ')[0]!);
 
 await yargs(argv)
   .scriptName('kubectl tap')
-  .usage('$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+  .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+  // Subcommands are matched before the default command, so their names win over a pod regex
+  // (`--pods read` taps pods called read).
+  .command(tapCommand)
   .command(readCommand)
+  .command(cleanCommand)
+  .command(manifestsCommand)
   .command(versionCommand)
-  .demandCommand(1)
   .strict()
   .recommendCommands()
   .help()

@@ -1,16 +1,14 @@
 // The read command's body, loaded only when `read` runs (keeps --help fast).
-import { createReadStream } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, createReadStream, fstatSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { engineOptions } from '../src/engine.js';
 import { CaptureFormatError, UsageError } from '../src/errors.js';
 import { MIN_MEMORY_BUDGET } from '../src/memory/budget.js';
 import { readCapture } from '../src/read-capture.js';
 import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
-import { Stats } from '../src/stats.js';
-import { compileFilter } from '../src/sink/filter.js';
 import { LineOutput } from '../src/sink/output.js';
-import { printerFor, type OutputMode } from '../src/sink/printers.js';
+import { TapSession, type SessionSpec } from '../src/sink/session.js';
+import { exitCodeOf } from './exit.js';
 
 /**
  * Input is read in chunks of this size, and output drains between chunks: entries can be ten
@@ -21,21 +19,20 @@ const INPUT_CHUNK_BYTES = 256 * 1024;
 
 export interface ReadRequest {
   file: string;
-  filter?: string;
-  output: OutputMode;
+  session: SessionSpec;
   maxBody: number;
   maxMessages: number;
   memoryBudget: number;
   redact: boolean;
   redactHeaders: string[];
   protoPaths: string[];
-  quiet: boolean;
 }
 
-export async function runRead(req: ReadRequest): Promise<void> {
-  const filterStats = new Stats();
+/** Runs the session and returns its exit code; an error (exit 1 or 2) is thrown. */
+export async function runRead(req: ReadRequest): Promise<number> {
   // Everything that can be wrong with the flags fails before any input is read.
-  const filter = req.filter === undefined ? undefined : compileFilter(req.filter, filterStats);
+  const output = new LineOutput(process.stdout);
+  const session = new TapSession(req.session, output);
   if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
   if (req.memoryBudget < MIN_MEMORY_BUDGET) throw new UsageError(`--memory-budget must be at least ${MIN_MEMORY_BUDGET / 1024 / 1024}MiB`);
   if (req.protoPaths.length > 0) {
@@ -53,15 +50,20 @@ export async function runRead(req: ReadRequest): Promise<void> {
     protoPaths: req.protoPaths,
   });
   const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: INPUT_CHUNK_BYTES });
-  const output = new LineOutput(process.stdout);
-  const printer = printerFor(req.output, req.output === 'summary' && process.stdout.isTTY === true);
-  const result = await readCapture(input, options, { output, printer, filter }).catch((err: unknown) => {
+  // A regular file (also as `read - < file`) is read to its end even when the session stops
+  // early, so that a truncated capture is always an error; a pipe is live and is let go.
+  const regularFile = req.file !== '-' || fstatSync(0).isFile();
+  session.start();
+  const result = await readCapture(input, options, session, output, { verifyRest: regularFile, strict: req.session.strict });
+  const { outcome } = await session.close({ frames: result.frames, stats: result.stats }, exitCodeOf, result.failure);
+  if (result.failure !== undefined) {
     // The reader knows offsets, not names: say which input was not a capture.
-    if (err instanceof CaptureFormatError) err.message = `${req.file === '-' ? 'stdin' : req.file}: ${err.message}`;
-    throw err;
-  });
-  if (!req.quiet) process.stderr.write(endOfRunSummary(result.frames, result.entries, result.written, { ...result.stats, ...filterStats.toJSON() }));
-  if (!req.quiet) process.stderr.write(memoryFigures(req.memoryBudget, result.memory, result.stats));
+    const failure = result.failure;
+    if (failure instanceof CaptureFormatError) failure.message = `${req.file === '-' ? 'stdin' : req.file}: ${failure.message}`;
+    throw failure;
+  }
+  if (!req.session.quiet) process.stderr.write(memoryFigures(req.memoryBudget, result.memory, result.stats));
+  return exitCodeOf(outcome);
 }
 
 /**
@@ -79,13 +81,6 @@ function memoryFigures(budget: number, memory: { limit: number; peak: number }, 
   );
 }
 
-/**
- * Counters of what was given up on (dropped, shed, cut, skipped, too large, over a limit,
- * malformed, lost to gaps...): every one of them is shown, never only kept in the stats.
- */
-const GIVEN_UP = /dropped|malformed|evicted|gap|unclaimed|error|truncated|unsupported|overflow|toolarge|skipped|shed|lost|cut|overbudget|partial|refused|notdecoded/i;
-
-
 /** A path that cannot be a capture is a usage error, found before anything is read. */
 async function checkInputFile(file: string): Promise<void> {
   const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
@@ -97,13 +92,4 @@ async function checkInputFile(file: string): Promise<void> {
   await access(file, constants.R_OK).catch(() => {
     throw new UsageError(`${file}: permission denied`);
   });
-}
-
-/** One line of figures, then one line of what was dropped or malformed, if anything was. */
-function endOfRunSummary(frames: number, entries: number, written: number, stats: Record<string, number>): string {
-  const filtered = entries - written;
-  let text = `kubectl tap: ${frames} frames, ${entries} entries${filtered > 0 ? `, ${filtered} filtered out` : ''}\n`;
-  const notable = Object.entries(stats).filter(([name]) => GIVEN_UP.test(name));
-  if (notable.length > 0) text += `kubectl tap: ${notable.map(([k, v]) => `${k}=${v}`).join(' ')}\n`;
-  return text;
 }

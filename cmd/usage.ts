@@ -2,11 +2,6 @@
 // argument: bogus", "Not enough non-option arguments: got 0, need at least 1") rewritten as
 // one line that names the problem and where to look. The caller exits 2.
 
-/** The exit codes of every command, for --help (docs/exit-codes.md has the table). */
-export const EXIT_CODES_HELP =
-  'Exit codes: 0 done; 1 runtime error (a corrupt or truncated capture, a write error); ' +
-  '2 usage error (a bad flag or value, a missing file, an invalid filter). See docs/exit-codes.md.';
-
 /** The options that mean something without a command. */
 const GLOBAL_FLAGS = ['--help', '-h', '--version'];
 

@@ -3,7 +3,12 @@
 // `node dist/tapper.js`). Heavy modules are loaded lazily by the commands that need them,
 // so `kubectl tap --help` stays fast.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+
+// The stack's YAML templates go inside the one-file CLI (src/kube/manifests.ts reads them
+// from manifests/ when run from source).
+const manifestFiles = ['namespace.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml', 'reaper.yaml'];
+const manifests = Object.fromEntries(manifestFiles.map((f) => [f, readFileSync(`manifests/${f}`, 'utf8')]));
 
 await build({
   entryPoints: ['cmd/main.ts'],
@@ -24,6 +29,7 @@ await build({
   },
   // pcap is a native addon, used only by the tapper's live capture.
   external: ['pcap'],
+  define: { __TAP_MANIFESTS__: JSON.stringify(manifests) },
   logLevel: 'warning',
 });
 chmodSync('dist/kubectl-tap', 0o755);

@@ -12,6 +12,8 @@ export interface Endpoint {
   name?: string;
   namespace?: string;
   kind?: 'pod' | 'service' | 'node' | 'external';
+  /** The pod's name when the endpoint is a pod (as `name`); absent for Services, nodes and outside addresses. */
+  pod?: string;
   workload?: string;
   service?: string;
   node?: string;

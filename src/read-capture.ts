@@ -1,82 +1,97 @@
-// `kubectl tap read`: a capture stream through the engine, the filter and a printer.
-// Entries are produced synchronously while a chunk of the file is parsed, and the JSONata
-// filter is asynchronous, so input is gated: the next chunk is read only once the entries of
-// the previous one are filtered and written (and the output has drained). That bounds
-// memory and keeps entry order.
-// On a truncated or corrupt file, the entries found so far are written before the error.
+// `kubectl tap read`: a capture stream through the engine into a session's pipeline (filter,
+// printer, aggregates, CI conditions; sink/session.ts). Entries are produced synchronously
+// while a chunk of the file is parsed, and the JSONata expressions are asynchronous, so input
+// is gated: the next chunk is read only once the entries of the previous one are handled (and
+// the output has drained). That bounds memory and keeps entry order.
+//
+// When the session stops early (--limit, --wait-for, --fail-on, --duration, a signal), a
+// regular file is still read to its end, frames no longer dissected, so that a truncated or
+// corrupt capture is an error whatever matched before it; a pipe is closed at once.
 // When writing the output fails, reading stops and that failure (an OutputError) is what is
 // reported, never a capture error that stopping early may look like.
 
-import { Readable } from 'node:stream';
 import { readCaptureStream } from './capture/file-reader.js';
 import { Engine } from './engine.js';
 import type { Entry } from './entry.js';
 import type { EngineOptions } from './protocols/types.js';
-import type { EntryFilter } from './sink/filter.js';
+import { lossTotal } from './sink/losses.js';
 import type { LineOutput } from './sink/output.js';
-import type { Printer } from './sink/printers.js';
+import type { TapSession } from './sink/session.js';
 
 export interface ReadResult {
   frames: number;
-  entries: number;
-  written: number;
   stats: Record<string, number>;
+  /** The error that ended reading early (a truncated or corrupt capture); entries before it were handled. */
+  failure?: unknown;
   /** The memory budget's figures (bytes): what the engine may hold, and the most it held. */
   memory: { limit: number; peak: number };
 }
 
 export async function readCapture(
-  input: NodeJS.ReadableStream,
+  input: NodeJS.ReadableStream & { destroy?: () => void },
   options: EngineOptions,
-  sink: { output: LineOutput; printer: Printer; filter?: EntryFilter },
+  session: TapSession,
+  output: LineOutput,
+  opts: { verifyRest: boolean; strict: boolean },
 ): Promise<ReadResult> {
-  const pending: Entry[] = [];
-  let entries = 0;
-  let written = 0;
-  // Without a filter, an entry is printed the moment it is made: entries held until the end
-  // of a chunk outlive V8's young generation, and promoting thousands of them a chunk cost
-  // a third of the run in garbage collection.
-  const printNow = (entry: Entry) => {
-    entries += 1;
-    written += 1;
-    sink.output.writeLine(sink.printer(entry));
-  };
-  const engine = new Engine(options, sink.filter ? (entry) => pending.push(entry) : printNow);
+  const pipeline = session.pipeline;
+  const pending: Array<[Entry, number]> = [];
+  // --strict: the losses counted when each entry was made, so "the first event decides"
+  // holds within a chunk too.
+  const lossesNow = opts.strict ? () => lossTotal(engine.stats.entries()) : () => 0;
+  // Without expressions to evaluate, an entry is handled the moment it is made: entries held
+  // until the end of a chunk outlive V8's young generation, and promoting thousands of them
+  // a chunk cost a third of the run in garbage collection.
+  const engine: Engine = new Engine(
+    options,
+    pipeline.synchronous ? (entry) => void pipeline.offer(entry, lossesNow()) : (entry) => pending.push([entry, lossesNow()]),
+  );
+
+  if (session.pcapOut) {
+    const pcap = session.pcapOut;
+    engine.packetObserver = (packet, frame) => pcap.observe(packet, frame);
+  }
 
   const drain = async (): Promise<void> => {
     while (pending.length > 0) {
-      const batch = pending.splice(0);
-      entries += batch.length;
-      for (const entry of batch) {
-        if (sink.filter && !(await sink.filter.matches(entry))) continue;
-        sink.output.writeLine(sink.printer(entry));
-        written += 1;
-      }
+      for (const [entry, losses] of pending.splice(0)) await pipeline.offer(entry, losses);
     }
-    await sink.output.flush();
+    await output.flush();
   };
 
+  let interrupted = false;
+  session.onStop(() => {
+    if (opts.verifyRest) return;
+    interrupted = true;
+    input.destroy?.();
+  });
+
+  // Pulled by the capture reader only once it has parsed the chunk before: so the entries
+  // of each chunk are handled before the next is awaited (on a live pipe the next chunk may
+  // be long in coming, and a --wait-for match must not wait for it).
   async function* gated(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of source) {
-      await drain();
-      if (sink.output.isClosed) return;
       yield chunk;
+      await drain();
+      if (output.isClosed) return session.stop('outputClosed');
+      if (pipeline.stopped && !opts.verifyRest) return;
     }
   }
 
-  let failure: unknown = null;
+  let failure: unknown;
   try {
-    const source = Readable.from(gated(input as AsyncIterable<Buffer>), { highWaterMark: 1 });
-    await readCaptureStream(source, (frame) => engine.handleFrame(frame), engine.stats);
+    await readCaptureStream(gated(input as AsyncIterable<Buffer>) as unknown as NodeJS.ReadableStream, (frame) => {
+      if (!pipeline.stopped) engine.handleFrame(frame);
+    }, engine.stats);
   } catch (err) {
     failure = err;
   }
-  if (sink.output.failed) await sink.output.flush(); // throws the OutputError
+  if (output.failed) await output.flush(); // throws the OutputError
   engine.finish();
   await drain();
-  // Once the reader of our output has gone (`| head`), input stops mid-file on purpose: the
-  // capture then looks cut short, which is not an error to report.
-  if (failure && !sink.output.isClosed) throw failure;
+  // Input stopped mid-file on purpose (the reader of our output went away, `| head`; or the
+  // session ended on a pipe) looks cut short, which is not an error to report.
+  const onPurpose = output.isClosed || interrupted || (pipeline.stopped && !opts.verifyRest);
   const memory = { limit: engine.memory.limit, peak: engine.memory.peak };
-  return { frames: engine.stats.get('engine.frames'), entries, written, stats: engine.stats.toJSON(), memory };
+  return { frames: engine.stats.get('engine.frames'), stats: engine.stats.toJSON(), failure: onPurpose ? undefined : failure, memory };
 }

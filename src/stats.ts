@@ -13,6 +13,11 @@ export class Stats {
     return this.counters.get(name) ?? 0;
   }
 
+  /** Every counter, unordered: for checks made often (--strict looks at losses per entry). */
+  entries(): IterableIterator<[string, number]> {
+    return this.counters.entries();
+  }
+
   toJSON(): Record<string, number> {
     return Object.fromEntries([...this.counters].sort(([a], [b]) => a.localeCompare(b)));
   }

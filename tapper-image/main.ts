@@ -31,6 +31,11 @@ function fail(err: unknown): never {
 }
 
 async function main(): Promise<void> {
+  // The same image runs the session's reaper Job (src/kube/reaper.ts, docs/self-removal.md).
+  if (process.argv[2] === 'reap') {
+    const { reapMain } = await import('../src/kube/reaper.js');
+    process.exit(await reapMain(process.argv.slice(3)));
+  }
   let options: TapperOptions;
   let token: TokenCheck;
   let cert;

@@ -13,12 +13,13 @@ export interface EntryFilter {
   matches(entry: Entry): Promise<boolean>;
 }
 
-export function compileFilter(source: string, stats: Stats): EntryFilter {
+/** `flag` names the option in error messages: --filter, --wait-for, --fail-on. */
+export function compileFilter(source: string, stats: Stats, flag = '--filter'): EntryFilter {
   let expression: jsonata.Expression;
   try {
     expression = jsonata(source);
   } catch (err) {
-    throw new UsageError(describeSyntaxError(source, err));
+    throw new UsageError(describeSyntaxError(source, err, flag));
   }
   return {
     source,
@@ -39,10 +40,10 @@ function truthy(value: unknown): boolean {
   return true;
 }
 
-function describeSyntaxError(source: string, err: unknown): string {
+function describeSyntaxError(source: string, err: unknown, flag: string): string {
   const e = err as { message?: string; position?: number; token?: string };
   const position = typeof e.position === 'number' ? e.position : undefined;
   const where = position === undefined ? '' : ` at position ${position}`;
   const pointer = position === undefined ? '' : ` (near "${source.slice(Math.max(0, position - 10), position + 10)}")`;
-  return `invalid --filter${where}: ${e.message ?? String(err)}${pointer}`;
+  return `invalid ${flag}${where}: ${e.message ?? String(err)}${pointer}`;
 }

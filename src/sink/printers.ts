@@ -1,14 +1,21 @@
 // Output modes (-o): each is one printer over the same Entry, as in Hubble's observe.
 // ndjson: one entry a line, exactly the schema. summary: one aligned human line an entry.
+// The document modes (dot, har, openapi) print one document at the end: documents.ts.
 
 import type { Endpoint, Entry } from '../entry.js';
 
-export type OutputMode = 'ndjson' | 'summary';
-export const OUTPUT_MODES: readonly OutputMode[] = ['ndjson', 'summary'];
+export type LineMode = 'ndjson' | 'summary';
+export type DocumentMode = 'dot' | 'har' | 'openapi';
+export type OutputMode = LineMode | DocumentMode;
+export const OUTPUT_MODES: readonly OutputMode[] = ['ndjson', 'summary', 'dot', 'har', 'openapi'];
+
+export function isLineMode(mode: OutputMode): mode is LineMode {
+  return mode === 'ndjson' || mode === 'summary';
+}
 
 export type Printer = (entry: Entry) => string;
 
-export function printerFor(mode: OutputMode, colour: boolean): Printer {
+export function printerFor(mode: LineMode, colour: boolean): Printer {
   return mode === 'ndjson' ? (entry) => JSON.stringify(entry) : (entry) => summaryLine(entry, colour);
 }
 

@@ -1,0 +1,72 @@
+// The flags of the commands that talk to a cluster: kubectl's connection flags (same names,
+// same meaning) and the stack's. Defined once, used by tap, clean and manifests.
+import type { Argv } from 'yargs';
+import { parseByteSize } from './flags.js';
+import { UsageError } from '../src/errors.js';
+import type { ConnectionFlags } from '../src/kube/kubeconfig.js';
+
+export interface ConnectionArgs {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  'request-timeout': string;
+  'tap-namespace': string;
+}
+
+export function withConnectionFlags<T>(y: Argv<T>): Argv<T & ConnectionArgs> {
+  return y
+    .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file (default: $KUBECONFIG, several files merged, else ~/.kube/config)' })
+    .option('context', { type: 'string', describe: 'the kubeconfig context to use' })
+    .option('cluster', { type: 'string', describe: 'the kubeconfig cluster to use' })
+    .option('user', { type: 'string', describe: 'the kubeconfig user to use' })
+    .option('request-timeout', { type: 'string', default: '0', describe: 'how long to wait for one API request (0: no limit; 30s, 1m)' })
+    .option('tap-namespace', { type: 'string', default: 'kubectl-tap', describe: 'the namespace the capture stack lives in' }) as unknown as Argv<T & ConnectionArgs>;
+}
+
+export function connectionFlags(args: ConnectionArgs): ConnectionFlags {
+  return { kubeconfig: args.kubeconfig, context: args.context, cluster: args.cluster, user: args.user, requestTimeout: args['request-timeout'] };
+}
+
+export interface StackArgs {
+  'tapper-image'?: string;
+  'image-pull-secret': string[];
+  'tapper-memory': string;
+  'tapper-cpu': string;
+  'node-selector'?: string;
+  toleration: string[];
+  'priority-class'?: string;
+  mesh: boolean;
+  'orphan-timeout': string;
+}
+
+export function withStackFlags<T>(y: Argv<T>): Argv<T & StackArgs> {
+  return y
+    .option('tapper-image', { type: 'string', describe: 'the tapper image (default kubectl-tap/tapper:VERSION)' })
+    .option('image-pull-secret', { type: 'string', array: true, default: [] as string[], describe: 'a Secret in the tap namespace to pull the image with (repeatable)' })
+    .option('tapper-memory', { type: 'string', default: '256Mi', describe: "each tapper's memory request and limit; its engine's budget is 70% of it" })
+    .option('tapper-cpu', { type: 'string', default: '500m', describe: "each tapper's CPU limit" })
+    .option('node-selector', { type: 'string', describe: 'only run tappers on nodes with these labels (key=value,...)' })
+    .option('toleration', { type: 'string', array: true, default: [] as string[], describe: 'an extra toleration, key=value:Effect (the tappers tolerate every taint already)' })
+    .option('priority-class', { type: 'string', describe: "the tappers' PriorityClass" })
+    .option('mesh', { type: 'boolean', default: false, describe: 'capture inside pod network namespaces (meshes: adds SYS_ADMIN and SYS_PTRACE)' })
+    .option('orphan-timeout', { type: 'string', default: '10m', describe: 'if the CLI is killed, the stack removes itself after this long (0: never)' }) as unknown as Argv<T & StackArgs>;
+}
+
+/** "10m", "90s", "1h", "600" (seconds) -> seconds. */
+export function parseSeconds(text: string, flag: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag} must be a duration like 90s, 10m or 1h, not "${text}"`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+}
+
+export function memoryFlag(text: string): number {
+  const bytes = parseByteSize(text, '--tapper-memory');
+  if (bytes < 64 * 1024 * 1024) throw new UsageError('--tapper-memory must be at least 64Mi');
+  return bytes;
+}
+
+export function cpuFlag(text: string): string {
+  if (!/^(\d+m|\d+(\.\d+)?)$/.test(text)) throw new UsageError(`--tapper-cpu must be a quantity like 500m or 1, not "${text}"`);
+  return text;
+}

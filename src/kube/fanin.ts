@@ -1,0 +1,204 @@
+// The fan-in: one streaming GET /entries per ready tapper, through the API server's pods
+// proxy (`pods/https:POD:8449/proxy/entries`), read line by line as it arrives. A stream that
+// breaks or goes silent (the tappers send a heartbeat at least every 15 s) is reconnected
+// with backoff; the time a node was not streaming is its gap, reported when it resumes and
+// summed at the end. A node's tapper that is replaced (pod deleted, node restarted) is the
+// same node resuming. Markers are not entries: heartbeats are hidden, drops summed.
+import type { IncomingMessage } from 'node:http';
+import type { KubeClient } from './client.js';
+import { ApiError } from './errors.js';
+import { readLines } from './informer.js';
+import { TAPPER_PORT } from './labels.js';
+import type { ReadyTapper } from './tapper-watch.js';
+import type { TargetsBody } from './targets.js';
+
+const SILENCE_LIMIT_MS = 45_000;
+const MAX_BACKOFF_MS = 10_000;
+
+export interface FanInOptions {
+  namespace: string;
+  token: string;
+  session: string;
+  /** The pushed-down JSONata filter, if any. */
+  filter?: string;
+  onEntry(entry: Record<string, unknown>): void;
+  onNotice(line: string): void;
+  /** A failure no reconnect can fix (a refused filter, a wrong token). */
+  onFatal(err: Error): void;
+}
+
+interface NodeStream {
+  node: string;
+  tapper: ReadyTapper;
+  res?: IncomingMessage;
+  connected: boolean;
+  everConnected: boolean;
+  /** When this node stopped streaming (performance.now()), undefined while it streams. */
+  gapSince?: number;
+  backoffMs: number;
+  retry?: NodeJS.Timeout;
+  silence?: NodeJS.Timeout;
+}
+
+export interface FanInFigures {
+  entries: number;
+  dropped: number;
+  gaps: { node: string; seconds: number }[];
+  malformedLines: number;
+  nodes: number;
+}
+
+export class FanIn {
+  private readonly nodes = new Map<string, NodeStream>();
+  private targets: TargetsBody | undefined;
+  private stopped = false;
+  readonly figures: FanInFigures = { entries: 0, dropped: 0, gaps: [], malformedLines: 0, nodes: 0 };
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: FanInOptions,
+  ) {}
+
+  private proxyPath(pod: string, path: string): string {
+    return `/api/v1/namespaces/${this.opts.namespace}/pods/https:${pod}:${TAPPER_PORT}/proxy${path}`;
+  }
+
+  /** The tappers ready now: connects new ones, moves a node to its replacement tapper. */
+  setTappers(ready: ReadyTapper[]): void {
+    if (this.stopped) return;
+    for (const tapper of ready) {
+      const known = this.nodes.get(tapper.node);
+      if (!known) {
+        const stream: NodeStream = { node: tapper.node, tapper, connected: false, everConnected: false, backoffMs: 500 };
+        this.nodes.set(tapper.node, stream);
+        this.figures.nodes = this.nodes.size;
+        void this.connect(stream);
+      } else if (known.tapper.uid !== tapper.uid) {
+        known.tapper = tapper;
+        known.res?.destroy();
+        clearTimeout(known.retry);
+        known.backoffMs = 500;
+        void this.connect(known);
+      }
+    }
+  }
+
+  /** New targets for every tapper (and the renewal before their ttl passes). */
+  async sendTargets(targets: TargetsBody): Promise<void> {
+    this.targets = targets;
+    await Promise.all([...this.nodes.values()].map((s) => this.putTargets(s).catch(() => undefined)));
+  }
+
+  private async putTargets(s: NodeStream): Promise<void> {
+    if (!this.targets) return;
+    await this.client.json('PUT', this.proxyPath(s.tapper.pod, '/targets'), {
+      query: { session: this.opts.session },
+      headers: { 'X-Tap-Token': this.opts.token },
+      body: { ...this.targets, node: s.node },
+    });
+  }
+
+  private async connect(s: NodeStream): Promise<void> {
+    if (this.stopped) return;
+    const tapper = s.tapper;
+    try {
+      await this.putTargets(s);
+      const res = await this.client.stream(this.proxyPath(tapper.pod, '/entries'), {
+        query: { session: this.opts.session, filter: this.opts.filter },
+        headers: { 'X-Tap-Token': this.opts.token, Accept: 'application/x-ndjson' },
+      });
+      if (this.stopped || s.tapper !== tapper) {
+        res.destroy();
+        return;
+      }
+      s.res = res;
+      s.connected = true;
+      s.backoffMs = 500;
+      if (s.gapSince !== undefined) {
+        const seconds = (performance.now() - s.gapSince) / 1000;
+        this.figures.gaps.push({ node: s.node, seconds });
+        this.opts.onNotice(`node ${s.node}: stream resumed after a ${seconds.toFixed(1)} s gap (calls in it were not seen)`);
+        s.gapSince = undefined;
+      } else if (!s.everConnected) {
+        this.opts.onNotice(`+ node ${s.node} (tapper ${tapper.pod})`);
+      }
+      s.everConnected = true;
+      this.watchSilence(s);
+      await readLines(res, (line) => {
+        this.watchSilence(s);
+        this.line(line);
+      });
+    } catch (err) {
+      if (err instanceof ApiError && (err.code === 400 || err.code === 401 || err.code === 403)) {
+        this.opts.onFatal(new Error(`tapper ${tapper.pod} on ${s.node} refused the stream: ${err.message}`));
+        return;
+      }
+    }
+    if (this.stopped || s.tapper !== tapper) return;
+    // Lost: the gap starts now (or went on from an earlier loss), and we try again.
+    s.connected = false;
+    clearTimeout(s.silence);
+    s.gapSince ??= performance.now();
+    s.retry = setTimeout(() => void this.connect(s), s.backoffMs);
+    s.backoffMs = Math.min(s.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  private watchSilence(s: NodeStream): void {
+    clearTimeout(s.silence);
+    s.silence = setTimeout(() => s.res?.destroy(), SILENCE_LIMIT_MS);
+  }
+
+  private line(line: string): void {
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      this.figures.malformedLines += 1;
+      return;
+    }
+    if (typeof obj.marker === 'string') {
+      if (obj.marker === 'dropped' && typeof obj.count === 'number') this.figures.dropped += obj.count;
+      return;
+    }
+    this.figures.entries += 1;
+    this.opts.onEntry(obj);
+  }
+
+  /** Loss events so far (the sink's --strict counts them): entries dropped, gaps. */
+  lossEvents(): number {
+    return this.figures.dropped + this.figures.gaps.length + this.openGaps().length;
+  }
+
+  /** Counters for the run summary, named as the sink's loss rules expect. */
+  stats(): Record<string, number> {
+    const gaps = [...this.figures.gaps, ...this.openGaps()];
+    return {
+      'stream.dropped': this.figures.dropped,
+      'stream.gaps': gaps.length,
+      'stream.gapMilliseconds': Math.round(gaps.reduce((sum, g) => sum + g.seconds * 1000, 0)),
+      'stream.malformedLines': this.figures.malformedLines,
+    };
+  }
+
+  /** Nodes whose stream is down right now, with how long (for the end-of-run figures). */
+  openGaps(): { node: string; seconds: number }[] {
+    const now = performance.now();
+    return [...this.nodes.values()].filter((s) => s.gapSince !== undefined).map((s) => ({ node: s.node, seconds: (now - s.gapSince!) / 1000 }));
+  }
+
+  /** Ends every stream; with forgetTargets, tells the tappers (a pre-installed stack stays). */
+  async stop(forgetTargets: boolean): Promise<void> {
+    this.stopped = true;
+    for (const s of this.nodes.values()) {
+      clearTimeout(s.retry);
+      clearTimeout(s.silence);
+      s.res?.destroy();
+    }
+    if (!forgetTargets) return;
+    await Promise.all(
+      [...this.nodes.values()].map((s) =>
+        this.client.json('DELETE', this.proxyPath(s.tapper.pod, '/targets'), { query: { session: this.opts.session }, headers: { 'X-Tap-Token': this.opts.token }, timeoutMs: 5000 }).catch(() => undefined),
+      ),
+    );
+  }
+}

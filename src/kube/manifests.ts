@@ -1,0 +1,140 @@
+// The stack's objects, rendered from the YAML templates in manifests/ (what `kubectl tap
+// manifests` prints and what a session creates are the same objects). A template names its
+// values as {{key}}; each is written as a JSON scalar or list, which YAML reads back exactly,
+// so no value can break the document. What is a structure rather than a value (node
+// selector, extra tolerations, pull secrets) is set on the parsed objects.
+import { readFileSync } from 'node:fs';
+import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
+import pkg from '../../package.json' with { type: 'json' };
+import { UsageError } from '../errors.js';
+import { LABELS, TAPPER_PORT } from './labels.js';
+
+/** In the bundled CLI the templates are inlined by scripts/build.mjs; from source they are read. */
+declare const __TAP_MANIFESTS__: Record<string, string> | undefined;
+
+export const MANIFEST_FILES = ['namespace.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml', 'reaper.yaml'] as const;
+
+function templates(): Record<string, string> {
+  if (typeof __TAP_MANIFESTS__ !== 'undefined') return __TAP_MANIFESTS__;
+  return Object.fromEntries(MANIFEST_FILES.map((f) => [f, readFileSync(new URL(`../../manifests/${f}`, import.meta.url), 'utf8')]));
+}
+
+export const DEFAULT_TAPPER_IMAGE = `kubectl-tap/tapper:${pkg.version}`;
+
+export interface StackOptions {
+  namespace: string;
+  image: string;
+  token: string;
+  /** Container memory request and limit, bytes. */
+  memoryBytes: number;
+  /** CPU limit in Kubernetes quantity form ("500m", "1"). */
+  cpu: string;
+  nodeSelector: Record<string, string>;
+  tolerations: Record<string, unknown>[];
+  imagePullSecrets: string[];
+  priorityClass?: string;
+  /** Enter pod network namespaces to capture inside meshes (adds SYS_ADMIN, SYS_PTRACE). */
+  mesh: boolean;
+  /** Body bytes kept per entry, and whether credentials are redacted (the tappers' engine does both). */
+  maxBody: number;
+  maxMessages: number;
+  redact: boolean;
+  /** A pre-installed stack (kubectl tap manifests): no reaper, never removed by a session. */
+  preinstalled: boolean;
+  /** Seconds without a heartbeat after which the reaper removes the stack; 0: no reaper. */
+  orphanSeconds: number;
+  sessionId?: string;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  [k: string]: any;
+}
+
+/** The engine's budget is most of the container limit; the rest is Node itself and capture buffers. */
+export function memoryBudgetFor(limitBytes: number): string {
+  return `${Math.floor((limitBytes * 0.7) / 1024 / 1024)}MiB`;
+}
+
+export function reaperStaleSeconds(orphanSeconds: number): number {
+  return Math.max(5, Math.floor(orphanSeconds * 0.8));
+}
+
+export function renderStack(o: StackOptions): KubeObject[] {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.namespace) || o.namespace.length > 63) {
+    throw new UsageError(`--tap-namespace "${o.namespace}" is not a valid namespace name`);
+  }
+  const values: Record<string, unknown> = {
+    namespace: o.namespace,
+    reaperName: `kubectl-tap-reaper-${o.namespace}`,
+    image: o.image,
+    token: o.token,
+    port: TAPPER_PORT,
+    memory: `${Math.ceil(o.memoryBytes / 1024 / 1024)}Mi`,
+    memoryBudget: memoryBudgetFor(o.memoryBytes),
+    cpu: o.cpu,
+    cpuRequest: '50m',
+    capabilities: o.mesh ? ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'] : ['NET_RAW', 'NET_ADMIN'],
+    // The reaper acts a little before the bound, the Job's deadline (renewed by every
+    // heartbeat) is the bound itself: see docs/self-removal.md.
+    deadlineSeconds: o.orphanSeconds,
+    staleAfter: String(reaperStaleSeconds(o.orphanSeconds)),
+  };
+  const files = templates();
+  const objects: KubeObject[] = [];
+  for (const file of MANIFEST_FILES) {
+    if ((o.preinstalled || o.orphanSeconds === 0) && file === 'reaper.yaml') continue;
+    const text = files[file]!.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+      if (!(key in values)) throw new Error(`manifests/${file}: unknown value {{${key}}}`);
+      return JSON.stringify(values[key]);
+    });
+    objects.push(...(loadAllYaml(text) as KubeObject[]).filter(Boolean));
+  }
+  for (const obj of objects) decorate(obj, o);
+  return objects;
+}
+
+function decorate(obj: KubeObject, o: StackOptions): void {
+  const labels = (obj.metadata.labels ??= {});
+  if (o.preinstalled) labels[LABELS.preinstalled] = 'true';
+  if (o.sessionId) (obj.metadata.annotations ??= {})[LABELS.session] = o.sessionId;
+  const pod = obj.kind === 'DaemonSet' || obj.kind === 'Job' ? obj.spec.template.spec : undefined;
+  if (!pod) return;
+  if (o.imagePullSecrets.length > 0) pod.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
+  if (o.priorityClass) pod.priorityClassName = o.priorityClass;
+  if (obj.kind === 'DaemonSet') {
+    const args: string[] = pod.containers[0].args;
+    args.push('--max-body', String(o.maxBody), '--max-messages', String(o.maxMessages));
+    if (!o.redact) args.push('--no-redact');
+    if (Object.keys(o.nodeSelector).length > 0) pod.nodeSelector = { ...o.nodeSelector };
+    pod.tolerations = [...pod.tolerations, ...o.tolerations];
+  }
+}
+
+/** The stack as one YAML stream, for `kubectl tap manifests` and `--dry-run`. */
+export function stackYaml(objects: KubeObject[]): string {
+  // No line folding, so long args stay on one line.
+  return objects.map((obj) => `---\n${dumpYaml(obj, { lineWidth: -1, noRefs: true })}`).join('');
+}
+
+/** kubectl-style --toleration "key=value:Effect", "key:Effect", "key" or "Exists". */
+export function parseToleration(text: string): Record<string, unknown> {
+  const match = /^([^=:]+)(?:=([^:]*))?(?::(NoSchedule|PreferNoSchedule|NoExecute))?$/.exec(text);
+  if (!match) throw new UsageError(`--toleration must look like key=value:NoSchedule, key:NoExecute or key, not "${text}"`);
+  const [, key, value, effect] = match;
+  return { key, operator: value === undefined ? 'Exists' : 'Equal', ...(value !== undefined ? { value } : {}), ...(effect ? { effect } : {}) };
+}
+
+/** --node-selector "a=b,c=d". */
+export function parseNodeSelector(text: string | undefined): Record<string, string> {
+  if (!text) return {};
+  const out: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const [key, value, extra] = part.split('=');
+    if (!key || value === undefined || extra !== undefined) throw new UsageError(`--node-selector must be key=value[,key=value], not "${text}"`);
+    out[key.trim()] = value.trim();
+  }
+  return out;
+}

@@ -1,0 +1,355 @@
+// `kubectl tap` against the simulated cluster with the shop, run as a kubectl plugin, every
+// check of what exists done with the real kubectl: the manifests and --dry-run, the
+// permission errors of the limited users, a session end to end (both nodes, names, every
+// loadgenerator request once, cross-node calls once, filters at the nodes), | head, Ctrl-C
+// leaving nothing, SIGKILL then clean, SIGKILL then self-removal, a tapper deleted mid-run,
+// an unpullable image, and a pre-installed stack that survives sessions. One cluster for the
+// file, torn down even when a test fails.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { down, up, type UpResult } from '../cluster/cluster.js';
+import { hasKubectl, kubectl, waitFor } from '../cluster/kubectl.js';
+import { repoRoot } from '../cluster/paths.js';
+import { runCli } from '../helpers/cli.js';
+import { assertValidEntries } from '../helpers/schema.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadConnection } from '../../src/kube/kubeconfig.js';
+import { kubectlJson, ourObjects, startTap, stopTap, waitForLines, type LiveTap } from './live.js';
+
+const isRoot = process.getuid?.() === 0;
+const skipReason = !isRoot ? 'needs root: the simulated cluster uses network namespaces' : !hasKubectl() ? 'needs kubectl on PATH' : undefined;
+const dir = join(repoRoot, '.cluster', 'tests', 'kube-tap');
+let cluster: UpResult | undefined;
+const kc = () => cluster!.kubeconfig;
+const k = (args: string[], opts: { context?: string; input?: string } = {}) => kubectl(kc(), args, opts);
+const entriesOf = (tap: LiveTap) => tap.lines.map((l) => JSON.parse(l));
+
+async function shopCounters(app: string): Promise<Record<string, number>> {
+  const pod = (await kubectlJson(kc(), ['get', 'pods', '-n', 'shop', '-l', `app=${app}`])).items[0].metadata.name;
+  const r = await k(['get', '--raw', `/api/v1/namespaces/shop/pods/${pod}:9100/proxy/metrics`]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).counters;
+}
+
+/** The tappers' /stats, read through the API server's proxy with the session token from the Secret. */
+async function tapperStats(namespace = 'kubectl-tap'): Promise<any[]> {
+  const conn = loadConnection({ kubeconfig: kc() });
+  const client = new KubeClient(conn.kc, 10_000);
+  try {
+    const secret = await kubectlJson(kc(), ['get', 'secret', '-n', namespace, 'kubectl-tap-session']);
+    const token = Buffer.from(secret.data.token, 'base64').toString('utf8');
+    const pods = await kubectlJson(kc(), ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/component=tapper']);
+    return await Promise.all(pods.items.map((p: any) => client.json('GET', `/api/v1/namespaces/${namespace}/pods/https:${p.metadata.name}:8449/proxy/stats`, { headers: { 'X-Tap-Token': token } })));
+  } finally {
+    client.close();
+  }
+}
+
+if (skipReason) {
+  test('kubectl tap on the simulated cluster', (t) => {
+    console.error(`SKIPPED kubectl tap cluster tests: ${skipReason}`);
+    t.skip(skipReason);
+  });
+} else {
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    cluster = await up({ dir, nodes: 2, shop: true });
+    await waitFor('the shop ready', async () => {
+      const pods = await kubectlJson(kc(), ['get', 'pods', '-n', 'shop']);
+      const ready = pods.items.filter((p: any) => p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+      return pods.items.length >= 11 && ready.length === pods.items.length ? true : undefined;
+    }, 90_000);
+  }, { timeout: 150_000 });
+
+  after(async () => {
+    await down({ dir });
+  }, { timeout: 60_000 });
+
+  test('kubectl tap manifests: the pre-installable stack, accepted by the API server as it is', async () => {
+    const r = await runCli(['manifests']);
+    assert.equal(r.code, 0, r.stderr);
+    const objects = loadAllYaml(r.stdout).filter(Boolean);
+    assert.deepEqual(objects.map((o: any) => o.kind), ['Namespace', 'ServiceAccount', 'Secret', 'DaemonSet']);
+    for (const o of objects) assert.equal(o.metadata.labels['kubectl-tap.io/preinstalled'], 'true', o.kind);
+    // (Applied for real, and used, in the pre-installed stack's test below.)
+    const apply = await k(['apply', '--dry-run=client', '-f', '-'], { input: r.stdout });
+    assert.equal(apply.code, 0, apply.stderr);
+    assert.match(apply.stdout, /daemonset.apps\/kubectl-tap-tapper created \(dry run\)/);
+
+    // What a session creates: the same plus the reaper, whose rights are exactly "get and delete this namespace".
+    const session = loadAllYaml((await runCli(['manifests', '--session', '--tap-namespace', 'tap-x'])).stdout).filter(Boolean);
+    const role = session.find((o: any) => o.kind === 'ClusterRole');
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['namespaces'], resourceNames: ['tap-x'], verbs: ['get', 'delete'] }]);
+    const job = session.find((o: any) => o.kind === 'Job');
+    assert.equal(job.spec.template.spec.serviceAccountName, 'kubectl-tap-reaper');
+    assert.deepEqual(job.spec.template.spec.containers[0].args, ['reap', '--namespace', 'tap-x', '--stale-after', '480']);
+    assert.ok(job.spec.activeDeadlineSeconds > 0);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('--dry-run prints the objects and creates nothing', async () => {
+    const r = await runCli(['-n', 'shop', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    const kinds = loadAllYaml(r.stdout).filter(Boolean).map((o: any) => o.kind);
+    assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'Secret', 'DaemonSet', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Job']);
+    assert.deepEqual(await ourObjects(kc()), []);
+    assert.notEqual((await k(['get', 'namespace', 'kubectl-tap'])).code, 0);
+  });
+
+  test('the namespace-limited and the read-only user get one clear permission error, and nothing is created', async () => {
+    for (const context of ['tap-dev', 'tap-viewer']) {
+      const r = await runCli(['--context', context, '--kubeconfig', kc()]);
+      assert.equal(r.code, 1, `${context}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, new RegExp(`user "${context}" .* may not create namespaces; .*create daemonsets\\.apps in kubectl-tap.*get pods/proxy in kubectl-tap.*nothing was created`));
+    }
+    // The viewer may read: what it lacks is only what writes or proxies.
+    const viewer = await runCli(['--context', 'tap-viewer', '--kubeconfig', kc()]);
+    assert.doesNotMatch(viewer.stderr, /list pods in kubectl-tap/);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('a namespace that does not exist is said plainly', async () => {
+    const r = await runCli(['-n', 'no-such-namespace', '--kubeconfig', kc()]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, 'kubectl tap: namespace "no-such-namespace" does not exist\n');
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('kubectl tap -n shop: both nodes, names for every in-cluster address, each loadgenerator request once, cross-node calls once; after Ctrl-C nothing of ours is left', { timeout: 180_000 }, async () => {
+    const before = await shopCounters('loadgenerator');
+    const tap = startTap(kc(), ['-n', 'shop']);
+    try {
+      await waitForLines(tap, 'entries from both nodes with http, grpc, redis and kafka', (lines) => {
+        const entries = lines.map((l) => JSON.parse(l));
+        return new Set(entries.map((e) => e.node)).size === 2 && ['http', 'grpc', 'redis', 'kafka'].every((p) => entries.some((e) => e.protocol === p));
+      }, 90_000);
+      // The stack, as the real kubectl sees it while the session runs.
+      const ns = await kubectlJson(kc(), ['get', 'namespace', 'kubectl-tap']);
+      assert.equal(ns.metadata.labels['app.kubernetes.io/managed-by'], 'kubectl-tap');
+      assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
+      assert.ok(ns.metadata.annotations['kubectl-tap.io/session']);
+      assert.ok(Date.parse(ns.metadata.annotations['kubectl-tap.io/heartbeat']) > 0);
+      const ds = await kubectlJson(kc(), ['get', 'daemonset', '-n', 'kubectl-tap', 'kubectl-tap-tapper']);
+      assert.equal(ds.status.numberReady, 2);
+      await waitForLines(tap, 'some 25 loadgenerator requests', (lines) => lines.filter((l) => l.includes('"deployment/loadgenerator"') && l.includes('"protocol":"http"')).length >= 25, 90_000);
+    } finally {
+      const code = await stopTap(tap, 'SIGINT');
+      assert.equal(code, 0, tap.stderr());
+    }
+    const afterCounters = await shopCounters('loadgenerator');
+    assert.deepEqual(await ourObjects(kc()), [], 'nothing of ours after Ctrl-C');
+    assert.notEqual((await k(['get', 'namespace', 'kubectl-tap'])).code, 0);
+    assert.match(tap.stderr(), /tappers ready 2\/2/);
+    assert.match(tap.stderr(), /removed namespace\/kubectl-tap/);
+    assert.match(tap.stderr(), /2 node\(s\) streamed, 0 entries dropped by tappers, no gaps/);
+
+    const entries = entriesOf(tap);
+    assertValidEntries(entries);
+
+    // Names: every address that is a pod, a Service or a node of the cluster has one.
+    const pods = (await kubectlJson(kc(), ['get', 'pods', '-A'])).items;
+    const services = (await kubectlJson(kc(), ['get', 'svc', '-A'])).items;
+    const podIps = new Map(pods.filter((p: any) => !p.spec.hostNetwork).map((p: any) => [p.status.podIP, p]));
+    const svcIps = new Map(services.map((s: any) => [s.spec.clusterIP, s]));
+    for (const e of entries) {
+      for (const end of [e.src, e.dst]) {
+        const pod: any = podIps.get(end.ip);
+        const svc: any = svcIps.get(end.ip);
+        if (pod) {
+          assert.equal(end.kind, 'pod', JSON.stringify(e));
+          assert.equal(end.name, pod.metadata.name);
+          assert.equal(end.namespace, pod.metadata.namespace);
+          assert.equal(end.node, pod.spec.nodeName);
+        } else if (svc) {
+          assert.equal(end.kind, 'service', JSON.stringify(e));
+          assert.equal(end.name, svc.metadata.name);
+        }
+        if (/^10\.(244|96)\./.test(end.ip)) assert.ok(end.name, `unresolved in-cluster address ${end.ip}: ${JSON.stringify(e)}`);
+      }
+    }
+    const frontendPod: any = pods.find((p: any) => p.metadata.labels?.app === 'frontend');
+    const frontend = entries.find((e) => e.src.name === frontendPod.metadata.name);
+    assert.equal(frontend?.src.workload, 'deployment/frontend');
+
+    // Each loadgenerator request exactly once: its requests follow a fixed cycle (GET /, GET
+    // /product/P, POST /cart?user=U, POST /checkout?user=U with U = i mod 5), so between the
+    // first and the last one seen, a duplicate or a missing request breaks the sequence.
+    const load = entries.filter((e) => e.protocol === 'http' && e.src.workload === 'deployment/loadgenerator').sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    const step = (e: any) => (e.request.path === '/' ? 0 : e.request.path.startsWith('/product/') ? 1 : e.request.path.startsWith('/cart') ? 2 : 3);
+    const user = (e: any) => Number(/user-(\d)/.exec(e.request.path)?.[1]);
+    for (let i = 1; i < load.length; i++) {
+      assert.equal(step(load[i]), (step(load[i - 1]) + 1) % 4, `request ${i}: ${load[i - 1].summary} then ${load[i].summary}`);
+      if (step(load[i]) === 3) assert.equal(user(load[i]), (user(load[i - 1]) + 1) % 5, load[i].summary);
+    }
+    const sent = afterCounters.requests! - before.requests!;
+    assert.ok(load.length >= 25 && load.length <= sent + 1, `${load.length} loadgenerator entries, ${sent} requests counted by the loadgenerator`);
+
+    // Calls between pods on two nodes, once: each POST /checkout in the middle of the window
+    // made exactly one POST /orders from frontend to checkout, and each POST /cart one AddItem.
+    const checkoutPod: any = pods.find((p: any) => p.metadata.labels?.app === 'checkout');
+    const cartPod: any = pods.find((p: any) => p.metadata.labels?.app === 'cart');
+    assert.notEqual(frontendPod.spec.nodeName, checkoutPod.spec.nodeName, 'frontend and checkout on different nodes');
+    assert.notEqual(frontendPod.spec.nodeName, cartPod.spec.nodeName, 'frontend and cart on different nodes');
+    const within = (outer: any, inner: any) => inner.timestamp >= outer.timestamp && Date.parse(inner.timestamp) <= Date.parse(outer.timestamp) + outer.elapsedMs + 1;
+    const middle = load.slice(2, -2);
+    const orders = entries.filter((e) => e.dst.workload === 'deployment/checkout' && e.request.path === '/orders');
+    const addItems = entries.filter((e) => e.dst.workload === 'deployment/cart' && e.request.path === '/shop.CartService/AddItem');
+    let checked = 0;
+    for (const c of middle) {
+      if (step(c) === 3) {
+        assert.equal(orders.filter((o) => within(c, o)).length, 1, `one POST /orders inside ${c.summary} at ${c.timestamp}`);
+        checked += 1;
+      }
+      if (step(c) === 2) {
+        assert.equal(addItems.filter((o) => within(c, o)).length, 1, `one AddItem inside ${c.summary} at ${c.timestamp}`);
+        checked += 1;
+      }
+    }
+    assert.ok(checked >= 8, `${checked} cross-node calls checked`);
+    for (const o of orders) assert.notEqual(o.src.node, o.dst.node);
+  });
+
+  test('-o summary shows names', { timeout: 120_000 }, async () => {
+    const tap = startTap(kc(), ['-n', 'shop', '-o', 'summary', '-q']);
+    try {
+      await waitForLines(tap, 'five summary lines', (lines) => lines.length >= 5, 90_000);
+    } finally {
+      assert.equal(await stopTap(tap), 0, tap.stderr());
+    }
+    for (const line of tap.lines) assert.match(line, /^\d\d:\d\d:\d\d\.\d{6}  \w+\s+shop\/[a-z-]+[-\w]*:\d+ -> (shop|kube-system)\/[\w-]+:\d+ /, line);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('a shorthand filter and --filter run on the nodes (the tappers count what they filtered out)', { timeout: 120_000 }, async () => {
+    const tap = startTap(kc(), ['-n', 'shop', '-q', '-f', 'protocol = "redis"']);
+    let stats: any[] = [];
+    try {
+      await waitForLines(tap, 'ten redis entries', (lines) => lines.length >= 10, 90_000);
+      stats = await tapperStats();
+    } finally {
+      assert.equal(await stopTap(tap), 0, tap.stderr());
+    }
+    const entries = entriesOf(tap);
+    assert.ok(entries.every((e) => e.protocol === 'redis'));
+    const consumers = stats.flatMap((s) => s.consumers);
+    assert.equal(consumers.length, 2);
+    for (const c of consumers) assert.match(c.filter, /^\(protocol = "redis"\) and /);
+    assert.ok(consumers.reduce((n, c) => n + c.filteredOut, 0) > 0, JSON.stringify(consumers));
+    assert.ok(consumers.reduce((n, c) => n + c.emitted, 0) >= 10);
+  });
+
+  test('| head -5: five entries, then the stack is removed and the exit code is 0', { timeout: 120_000 }, async () => {
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      // pipefail: the pipeline's status is kubectl tap's own unless head fails.
+      const sh = spawn('bash', ['-c', 'set -o pipefail; kubectl tap -n shop -q | head -5'], { env: { ...process.env, KUBECONFIG: kc(), PATH: `${join(repoRoot, 'dist')}:${process.env.PATH}` } });
+      let out = '';
+      let err = '';
+      sh.stdout.on('data', (d) => (out += d));
+      sh.stderr.on('data', (d) => (err += d));
+      sh.on('close', (code) => resolve({ code, out, err }));
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trim().split('\n').filter((l) => l.startsWith('{')).length, 5, r.out);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('after SIGKILL of the CLI, kubectl tap clean removes the stack and says what it removed', { timeout: 150_000 }, async () => {
+    const tap = startTap(kc(), ['-n', 'shop', '-q']);
+    await waitForLines(tap, 'a first entry', (lines) => lines.length >= 1, 90_000);
+    assert.equal(await stopTap(tap, 'SIGKILL'), 'SIGKILL');
+    assert.ok((await ourObjects(kc())).includes('namespace/kubectl-tap'), 'the killed session left its stack');
+    // A second session meets the live-looking stack of the killed one and refuses it.
+    const refused = await runCli(['-n', 'shop', '--kubeconfig', kc()]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /another kubectl tap session \(.*pid \d+\) is using namespace kubectl-tap \(heartbeat \d+ s ago\)/);
+    const clean = await runCli(['clean', '--kubeconfig', kc()], { timeoutMs: 90_000 });
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stderr, /removed namespace\/kubectl-tap, clusterrole\/kubectl-tap-reaper-kubectl-tap, clusterrolebinding\/kubectl-tap-reaper-kubectl-tap/);
+    assert.deepEqual(await ourObjects(kc()), []);
+    const again = await runCli(['clean', '--kubeconfig', kc()]);
+    assert.equal(again.code, 0);
+    assert.equal(again.stderr, 'kubectl tap: nothing of kubectl tap found in the cluster\n');
+  });
+
+  test('after SIGKILL of the CLI, the stack removes itself within --orphan-timeout, namespace included', { timeout: 180_000 }, async () => {
+    const tap = startTap(kc(), ['-n', 'shop', '-q', '--orphan-timeout', '20s']);
+    await waitForLines(tap, 'a first entry', (lines) => lines.length >= 1, 90_000);
+    const reaper = await kubectlJson(kc(), ['get', 'job', '-n', 'kubectl-tap', 'kubectl-tap-reaper']);
+    assert.equal(reaper.spec.template.spec.serviceAccountName, 'kubectl-tap-reaper');
+    assert.equal(await stopTap(tap, 'SIGKILL'), 'SIGKILL');
+    const killedAt = Date.now();
+    await waitFor('the orphaned stack to remove itself', async () => ((await ourObjects(kc())).length === 0 ? true : undefined), 90_000, 1000);
+    const seconds = (Date.now() - killedAt) / 1000;
+    console.error(`orphaned stack gone ${seconds.toFixed(1)} s after SIGKILL (--orphan-timeout 20s)`);
+    assert.notEqual((await k(['get', 'namespace', 'kubectl-tap'])).code, 0);
+  });
+
+  test('a tapper pod deleted mid-run: the stream resumes on its replacement and the gap is reported with its length', { timeout: 180_000 }, async () => {
+    const tap = startTap(kc(), ['-n', 'shop']);
+    try {
+      await waitForLines(tap, 'entries from both nodes', (lines) => new Set(lines.map((l) => JSON.parse(l).node)).size === 2, 90_000);
+      const pods = await kubectlJson(kc(), ['get', 'pods', '-n', 'kubectl-tap', '-l', 'app.kubernetes.io/component=tapper']);
+      const victim = pods.items[0];
+      const r = await k(['delete', 'pod', '-n', 'kubectl-tap', victim.metadata.name, '--wait=false']);
+      assert.equal(r.code, 0, r.stderr);
+      await waitFor('the gap to be reported', async () => (new RegExp(`node ${victim.spec.nodeName}: stream resumed after a [\\d.]+ s gap`).test(tap.stderr()) ? true : undefined), 90_000);
+      const resumedAt = tap.lines.length;
+      await waitForLines(tap, `entries from ${victim.spec.nodeName} after the gap`, (lines) => lines.slice(resumedAt).some((l) => JSON.parse(l).node === victim.spec.nodeName), 60_000);
+    } finally {
+      assert.equal(await stopTap(tap), 0, tap.stderr());
+    }
+    const gap = /stream resumed after a ([\d.]+) s gap/.exec(tap.stderr())!;
+    assert.ok(Number(gap[1]) > 0);
+    assert.match(tap.stderr(), new RegExp(`losses: .*stream\\.gaps=1`));
+    assert.match(tap.stderr(), /1 gap\(s\): [\d.]+ s on tap-node-\d/);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('an unpullable --tapper-image: one clear line, the stack rolled back, exit 1', { timeout: 120_000 }, async () => {
+    const r = await runCli(['-n', 'shop', '--kubeconfig', kc(), '--tapper-image', 'registry.invalid/no/such-image:1'], { timeoutMs: 100_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /kubectl tap: tapper kubectl-tap-tapper-\w+ on tap-node-\d: (ErrImagePull|ImagePullBackOff): .*registry\.invalid\/no\/such-image:1/);
+    assert.match(r.stderr, /removed namespace\/kubectl-tap/);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('a pre-installed stack: applied from kubectl tap manifests, used by --use-installed, kept by the session and by clean, removed by clean --all', { timeout: 180_000 }, async () => {
+    const manifests = await runCli(['manifests']);
+    const apply = await k(['apply', '-f', '-'], { input: manifests.stdout });
+    assert.equal(apply.code, 0, apply.stderr);
+    await waitFor('the pre-installed tappers ready', async () => {
+      const ds = await kubectlJson(kc(), ['get', 'daemonset', '-n', 'kubectl-tap', 'kubectl-tap-tapper']);
+      return ds.status?.numberReady === 2 ? true : undefined;
+    }, 60_000);
+    // A session that would install its own refuses to touch it.
+    const refused = await runCli(['-n', 'shop', '--kubeconfig', kc()]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /holds a pre-installed stack: use it with --use-installed/);
+
+    const tap = startTap(kc(), ['-n', 'shop', '--use-installed']);
+    try {
+      await waitForLines(tap, 'entries through the pre-installed stack', (lines) => lines.length >= 5, 90_000);
+    } finally {
+      assert.equal(await stopTap(tap), 0, tap.stderr());
+    }
+    assert.doesNotMatch(tap.stderr(), /removing the stack/);
+    const kept = await ourObjects(kc());
+    assert.ok(kept.includes('namespace/kubectl-tap'), kept.join());
+    assert.equal((await kubectlJson(kc(), ['get', 'daemonset', '-n', 'kubectl-tap', 'kubectl-tap-tapper'])).metadata.name, 'kubectl-tap-tapper');
+
+    const clean = await runCli(['clean', '--kubeconfig', kc()]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stderr, /kept the pre-installed stack in namespace kubectl-tap \(--all removes it\)/);
+    assert.ok((await ourObjects(kc())).includes('namespace/kubectl-tap'));
+    const all = await runCli(['clean', '--all', '--kubeconfig', kc()], { timeoutMs: 90_000 });
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stderr, /removed namespace\/kubectl-tap/);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+}
