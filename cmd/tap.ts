@@ -1,7 +1,7 @@
 // The default command: `kubectl tap [POD_REGEX | TYPE/NAME]` taps pods until Ctrl-C.
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../src/errors.js';
-import { EXIT_CODES_HELP, exitCodeOf, reportAndExit } from './exit.js';
+import { exitCodeOf, reportAndExit } from './exit.js';
 import { parseByteSize, sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
 import { connectionFlags, cpuFlag, memoryFlag, parseSeconds, withConnectionFlags, withStackFlags, type ConnectionArgs, type StackArgs } from './kube-flags.js';
 
@@ -43,7 +43,7 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       .example('$0 -n shop | head -5', 'the first five calls, then clean up and exit 0')
       .example('$0 manifests | kubectl apply -f -', 'pre-install the stack; then: kubectl tap --use-installed')
       .epilogue(
-        `${EXIT_CODES_HELP}\nA normal end (Ctrl-C, SIGTERM, SIGHUP, a closed stdout as in | head) is 0; missing rights or a tapper that ` +
+        `A normal end (Ctrl-C, SIGTERM, SIGHUP, a closed stdout as in | head) is 0; missing rights or a tapper that ` +
           'cannot start is 1, after the stack is removed. If the CLI is killed outright, the stack removes itself after --orphan-timeout.',
       ) as unknown as Argv<TapArgs>,
   handler: async (args) => {
