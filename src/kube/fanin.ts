@@ -66,6 +66,12 @@ export class FanIn {
   /** The tappers ready now: connects new ones, moves a node to its replacement tapper. */
   setTappers(ready: ReadyTapper[]): void {
     if (this.stopped) return;
+    // A node whose tapper is no longer ready (deleted, terminating, failing its probe) stopped
+    // capturing now, even if its stream has not ended yet: the gap starts here.
+    const readyUids = new Set(ready.map((t) => t.uid));
+    for (const s of this.nodes.values()) {
+      if (!readyUids.has(s.tapper.uid) && s.gapSince === undefined) this.lost(s, 'its tapper is not ready');
+    }
     for (const tapper of ready) {
       const known = this.nodes.get(tapper.node);
       if (!known) {
@@ -138,9 +144,14 @@ export class FanIn {
     // Lost: the gap starts now (or went on from an earlier loss), and we try again.
     s.connected = false;
     clearTimeout(s.silence);
-    s.gapSince ??= performance.now();
+    if (s.gapSince === undefined) this.lost(s, 'the stream ended');
     s.retry = setTimeout(() => void this.connect(s), s.backoffMs);
     s.backoffMs = Math.min(s.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  private lost(s: NodeStream, why: string): void {
+    s.gapSince = performance.now();
+    this.opts.onNotice(`node ${s.node}: stream lost (${why}); reconnecting`);
   }
 
   private watchSilence(s: NodeStream): void {
