@@ -3,6 +3,7 @@ import { createReadStream, fstatSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { engineOptions } from '../src/engine.js';
 import { UsageError } from '../src/errors.js';
+import { MIN_MEMORY_BUDGET } from '../src/memory/budget.js';
 import { readCapture } from '../src/read-capture.js';
 import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
 import { LineOutput } from '../src/sink/output.js';
@@ -21,6 +22,7 @@ export interface ReadRequest {
   session: SessionSpec;
   maxBody: number;
   maxMessages: number;
+  memoryBudget: number;
   redact: boolean;
   redactHeaders: string[];
   protoPaths: string[];
@@ -32,6 +34,7 @@ export async function runRead(req: ReadRequest): Promise<number> {
   const output = new LineOutput(process.stdout);
   const session = new TapSession(req.session, output);
   if (!Number.isInteger(req.maxMessages) || req.maxMessages < 1) throw new UsageError('--max-messages must be a positive integer');
+  if (req.memoryBudget < MIN_MEMORY_BUDGET) throw new UsageError(`--memory-budget must be at least ${MIN_MEMORY_BUDGET / 1024 / 1024}MiB`);
   if (req.protoPaths.length > 0) {
     const { loadProtos } = await import('../src/protocols/grpc/protos.js');
     loadProtos(req.protoPaths); // cached: the engine's gRPC decoder gets the same index
@@ -48,6 +51,7 @@ export async function runRead(req: ReadRequest): Promise<number> {
     redact: req.redact,
     redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...req.redactHeaders.map((h) => h.toLowerCase())]),
     protoPaths: req.protoPaths,
+    memoryBudget: req.memoryBudget,
   });
   const input = req.file === '-' ? process.stdin : createReadStream(req.file, { highWaterMark: INPUT_CHUNK_BYTES });
   // A regular file (also as `read - < file`) is read to its end even when the session stops

@@ -6,6 +6,7 @@ import type { Frame } from './capture/frame.js';
 import { PacketDecoder } from './decode/decoder.js';
 import type { Packet } from './decode/packet.js';
 import { makeEntry, type Call, type Entry } from './entry.js';
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from './memory/budget.js';
 import { openConnection } from './protocols/dispatch.js';
 import type { EngineOptions } from './protocols/types.js';
 import { UdpFlows } from './protocols/udp-flows.js';
@@ -22,12 +23,15 @@ export function engineOptions(partial: Partial<EngineOptions> = {}): EngineOptio
     redact: true,
     redactHeaders: new Set(DEFAULT_REDACTED_HEADERS),
     protoPaths: [],
+    memoryBudget: DEFAULT_MEMORY_BUDGET,
     ...partial,
   };
 }
 
 export class Engine {
   readonly stats = new Stats();
+  /** Everything this engine holds that grows with its input is charged here. */
+  readonly memory: MemoryBudget;
   private readonly decoder: PacketDecoder;
   private readonly tcp: TcpAssembler;
   private readonly udp: UdpFlows;
@@ -46,9 +50,10 @@ export class Engine {
   ) {
     const emit = (call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }) =>
       this.emit(call, client, server);
-    this.decoder = new PacketDecoder(this.stats);
-    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit), this.stats, tcpLimits);
-    this.udp = new UdpFlows(options, this.stats, emit);
+    this.memory = new MemoryBudget(options.memoryBudget, this.stats);
+    this.decoder = new PacketDecoder(this.stats, {}, this.memory);
+    this.tcp = new TcpAssembler((ends) => openConnection(ends, options, this.stats, emit, this.memory), this.stats, tcpLimits, this.memory);
+    this.udp = new UdpFlows(options, this.stats, emit, {}, this.memory);
   }
 
   handleFrame(frame: Frame): void {

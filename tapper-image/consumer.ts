@@ -2,7 +2,8 @@
 // them, wait in a bounded queue, pass the consumer's filter (pushed down from the CLI, so
 // only matches cross the network) and are written in batches. A consumer that reads slowly
 // never makes the tapper grow: when its queue is full, entries are dropped for it alone and
-// counted, and the count goes on its stream as a marker line before the next entry.
+// counted, and the count goes on its stream as a marker line where the entries went missing
+// (a placeholder in the queue, after the last entry kept before them).
 // Idle streams get a heartbeat line, so load balancers (cutting idle streams after 60 s)
 // and the CLI see the stream is alive.
 
@@ -24,6 +25,8 @@ interface Queued {
   line: string;
   /** The entry as the filter sees it (null without a filter). */
   view: Entry | null;
+  /** A placeholder for entries dropped here: how many (line and view unused). */
+  dropped?: number;
 }
 
 export class Consumer {
@@ -32,7 +35,8 @@ export class Consumer {
   dropped = 0;
   queuedBytes = 0;
   maxQueuedBytes = 0;
-  private droppedSinceMarker = 0;
+  /** Drops already reported on the stream. */
+  private droppedReported = 0;
   private readonly queue: Queued[] = [];
   private pumping = false;
   private closed = false;
@@ -66,17 +70,23 @@ export class Consumer {
     if (this.closed) return;
     if (this.queuedBytes + line.length > this.limits.queueBytes) {
       this.dropped += 1;
-      this.droppedSinceMarker += 1;
+      const last = this.queue[this.queue.length - 1];
+      if (last?.dropped !== undefined) last.dropped += 1;
+      else this.queue.push({ line: '', view: null, dropped: 1 });
+      this.schedule();
       return;
     }
     this.queue.push({ line, view });
     this.queuedBytes += line.length;
     if (this.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = this.queuedBytes;
-    if (!this.pumping) {
-      this.pumping = true;
-      // After the current burst of entries (one capture callback), not once per entry.
-      setImmediate(() => void this.pump());
-    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    // After the current burst of entries (one capture callback), not once per entry.
+    setImmediate(() => void this.pump());
   }
 
   /** Ends the stream (shutdown): what is queued is written first. */
@@ -110,16 +120,16 @@ export class Consumer {
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue.shift()!;
         this.queuedBytes -= item.line.length;
-        if (this.filter && !(await this.filter.matches(item.view!))) {
+        if (item.dropped !== undefined) {
+          this.droppedReported += item.dropped;
+          batch += `{"marker":"dropped","count":${item.dropped},"total":${this.droppedReported}}\n`;
+        } else if (this.filter && !(await this.filter.matches(item.view!))) {
           this.filteredOut += 1;
           continue;
+        } else {
+          batch += item.line + '\n';
+          this.emitted += 1;
         }
-        if (this.droppedSinceMarker > 0) {
-          batch += `{"marker":"dropped","count":${this.droppedSinceMarker},"total":${this.dropped}}\n`;
-          this.droppedSinceMarker = 0;
-        }
-        batch += item.line + '\n';
-        this.emitted += 1;
         if (batch.length >= WRITE_BATCH_BYTES || this.queue.length === 0) {
           const more = this.write(batch);
           batch = '';
@@ -127,10 +137,6 @@ export class Consumer {
         }
       }
       if (batch !== '') this.write(batch);
-      if (this.droppedSinceMarker > 0 && !this.closed) {
-        this.write(`{"marker":"dropped","count":${this.droppedSinceMarker},"total":${this.dropped}}\n`);
-        this.droppedSinceMarker = 0;
-      }
     } finally {
       this.pumping = false;
     }

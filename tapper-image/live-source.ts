@@ -6,11 +6,6 @@ import { bpfForHosts } from '../src/node/bpf.js';
 import type { NodePipeline } from '../src/node/pipeline.js';
 import type { TargetRegistry } from '../src/node/targets.js';
 
-/** The kernel ring of one handle: a sixteenth of the budget, at most 16 MiB (libpcap's usual size is 2 MiB). */
-export function kernelBufferBytes(memoryBudget: number): number {
-  return Math.min(16 * 1024 * 1024, Math.floor(memoryBudget / 16));
-}
-
 const TICK_MS = 1000;
 
 export class LiveSource {
@@ -19,12 +14,13 @@ export class LiveSource {
 
   constructor(
     device: string,
-    memoryBudget: number,
+    kernelRingBytes: number,
     private readonly pipeline: NodePipeline,
     private readonly targets: TargetRegistry,
+    private readonly ownPort: number,
     log: (line: string) => void,
   ) {
-    this.handles = new CaptureHandles(device, kernelBufferBytes(memoryBudget), (frame) => pipeline.handleFrame(frame), log);
+    this.handles = new CaptureHandles(device, kernelRingBytes, (frame) => pipeline.handleFrame(frame), log);
     // Fails here, at start, when this node cannot capture at all.
     this.handles.probe();
     // Synchronous: when PUT /targets answers, the new handle already captures.
@@ -38,7 +34,7 @@ export class LiveSource {
   private follow(): void {
     const services = this.targets.serviceIps();
     this.pipeline.setServices(services);
-    this.handles.setFilter(bpfForHosts([...this.targets.localPodIps(), ...services.keys()]));
+    this.handles.setFilter(bpfForHosts([...this.targets.localPodIps(), ...services.keys()], this.ownPort));
   }
 
   stop(): void {

@@ -17,6 +17,7 @@ import { parseOptions, type TapperOptions } from './options.js';
 import { handleRequest } from './routes.js';
 import { statsReport } from './stats-report.js';
 import { makeSelfSignedCertificate, TlsSetupError } from './tls.js';
+import { splitMemoryBudget, type MemorySplit } from './memory-split.js';
 
 /** SIGTERM to exit: within the contract's 5 s, whatever the consumers do. */
 const SHUTDOWN_DEADLINE_MS = 4000;
@@ -38,8 +39,10 @@ async function main(): Promise<void> {
   let options: TapperOptions;
   let token: TokenCheck;
   let cert;
+  let memory: MemorySplit;
   try {
     options = await parseOptions(hideBin(process.argv));
+    memory = splitMemoryBudget(options.memoryBudget, options.consumerQueueBytes, options.file === null);
     token = new TokenCheck(options.tokenFile);
     cert = makeSelfSignedCertificate(`kubectl-tap-tapper.${options.nodeName}`);
   } catch (err) {
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   const targets = new TargetRegistry(options.nodeName);
   let hub: Hub | null = null;
   const pipeline = new NodePipeline(
-    engineOptions({ maxBody: options.maxBody, maxMessages: options.maxMessages, redact: options.redact }),
+    engineOptions({ maxBody: options.maxBody, maxMessages: options.maxMessages, redact: options.redact, memoryBudget: memory.engine }),
     (entry, dialed) => hub!.publish(entry, dialed),
   );
   hub = new Hub(options.nodeName, targets, pipeline.engine.stats, options.file !== null);
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   let file: FileSource | null = null;
   try {
     if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, log);
-    else live = new LiveSource(options.device, options.memoryBudget, pipeline, targets, log);
+    else live = new LiveSource(options.device, memory.kernelRing, pipeline, targets, options.port, log);
   } catch (err) {
     if (err instanceof UsageError) fail(err);
     fail(new Error(`cannot capture on ${options.device}: ${(err as Error).message}`));
@@ -72,7 +75,8 @@ async function main(): Promise<void> {
         token,
         targets,
         hub: hub!,
-        consumerLimits: { queueBytes: options.consumerQueueBytes, heartbeatMs: options.heartbeatMs },
+        consumerLimits: { queueBytes: memory.consumerQueue, heartbeatMs: options.heartbeatMs },
+        maxConsumers: memory.maxConsumers,
         ready: () => true,
         stats: () =>
           statsReport({
@@ -82,7 +86,7 @@ async function main(): Promise<void> {
             pipeline,
             hub: hub!,
             targets,
-            memoryBudget: options.memoryBudget,
+            memory,
           }),
         onConsumer: () => file?.start(),
         shuttingDown: () => shuttingDown,

@@ -38,13 +38,14 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     .option('max-body', { type: 'string', default: `${DEFAULT_MAX_BODY}`, describe: 'body bytes kept per entry' })
     .option('max-messages', { type: 'number', default: 100, describe: 'messages kept per streaming entry' })
     .option('redact', { type: 'boolean', default: true, describe: 'redact credentials (--no-redact turns it off)' })
-    .option('consumer-queue', { type: 'string', default: '8MiB', describe: 'entries waiting per /entries stream at most, in bytes' })
+    .option('consumer-queue', { type: 'string', default: '4MiB', describe: 'entries waiting per /entries stream at most, in bytes (the queues share an eighth of the memory budget)' })
     .option('heartbeat', { type: 'number', default: 15, describe: 'seconds between heartbeat lines on an idle stream' })
     .strict()
     .help()
     .version(false)
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      // yargs writes some messages over several lines ("Invalid values:\n  Argument: ..."): one line here.
+      throw error ?? new UsageError(message.replace(/\s*\n\s*/g, ' '));
     })
     .parseAsync();
 

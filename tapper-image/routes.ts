@@ -19,6 +19,8 @@ export interface RouteContext {
   targets: TargetRegistry;
   hub: Hub;
   consumerLimits: ConsumerLimits;
+  /** Streams open at once at most (their queues share one part of the memory budget). */
+  maxConsumers: number;
   ready: () => boolean;
   stats: () => unknown;
   /** Called when a consumer opens a stream (the file source starts playing on the first). */
@@ -98,6 +100,10 @@ function streamEntries(ctx: RouteContext, url: URL, req: IncomingMessage, res: S
   }
   if (ctx.shuttingDown()) {
     sendJson(res, 503, { error: 'shutting down' });
+    return;
+  }
+  if (ctx.hub.open.length >= ctx.maxConsumers) {
+    sendJson(res, 503, { error: `${ctx.maxConsumers} streams are open already, the most this tapper's memory budget allows` });
     return;
   }
   req.socket.setNoDelay(true);

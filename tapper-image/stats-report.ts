@@ -3,6 +3,7 @@ import type { CaptureHandleStats } from '../src/capture/capture-handles.js';
 import type { NodePipeline } from '../src/node/pipeline.js';
 import type { TargetRegistry } from '../src/node/targets.js';
 import type { Hub } from './hub.js';
+import type { MemorySplit } from './memory-split.js';
 
 export interface StatsSources {
   nodeName: string;
@@ -11,7 +12,7 @@ export interface StatsSources {
   pipeline: NodePipeline;
   hub: Hub;
   targets: TargetRegistry;
-  memoryBudget: number;
+  memory: MemorySplit;
 }
 
 export interface FileSourceStats {
@@ -30,6 +31,7 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
   const consumers = s.hub.open.map((c) => c.toJSON());
   const queuedBytes = s.hub.open.reduce((sum, c) => sum + c.queuedBytes, 0);
   const memory = process.memoryUsage();
+  const engine = s.pipeline.engine.memory.snapshot();
   return {
     node: s.nodeName,
     source: s.source,
@@ -44,8 +46,13 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
       heapUsed: memory.heapUsed,
       kernelBuffers: capture.kernelBufferBytes,
       consumerQueues: queuedBytes,
-      // The engine's own share joins here once the engine budget exists (issue 8).
-      budget: { used: capture.kernelBufferBytes + queuedBytes, limit: s.memoryBudget },
+      budget: {
+        limit: s.memory.total,
+        used: engine.used + capture.kernelBufferBytes + queuedBytes,
+        engine,
+        kernelBuffers: { used: capture.kernelBufferBytes, limit: s.memory.kernelRings },
+        consumerQueues: { used: queuedBytes, limit: s.memory.queuePool, perConsumer: s.memory.consumerQueue, maxConsumers: s.memory.maxConsumers },
+      },
     },
     consumers,
     sessions: s.hub.sessionTotals(),

@@ -3,6 +3,7 @@
 // else returns null and is counted in Stats under decode.*; nothing here throws.
 
 import type { Frame } from '../capture/frame.js';
+import type { MemoryBudget } from '../memory/budget.js';
 import type { Stats } from '../stats.js';
 import type { DecodeCore } from './core.js';
 import { DEFAULT_FRAGMENT_LIMITS, FragmentReassembler, type FragmentLimits } from './fragments.js';
@@ -23,8 +24,9 @@ export class PacketDecoder implements DecodeCore {
   constructor(
     readonly stats: Stats,
     limits: Partial<DecoderLimits> = {},
+    memory?: MemoryBudget,
   ) {
-    this.fragments = new FragmentReassembler(stats, { ...DEFAULT_FRAGMENT_LIMITS, ...limits });
+    this.fragments = new FragmentReassembler(stats, { ...DEFAULT_FRAGMENT_LIMITS, ...limits }, memory);
   }
 
   decode(frame: Frame): Packet | null {

@@ -2,8 +2,11 @@
 // `maxBytes` fragment bytes pending (the oldest datagram is dropped to make room), and a
 // datagram not completed within `timeoutMicros` of capture time is dropped. Overlapping
 // fragments drop their datagram (RFC 5722; also the classic evasion trick). Every drop is
-// counted under decode.fragments.*.
+// counted under decode.fragments.*. What is pending is also charged to the engine's memory
+// budget ('ip.fragments'); when the budget wants room the oldest datagrams are dropped first
+// (as the reassembly timeout would: the one waiting longest is the least likely to complete).
 
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget, type MemoryAccount } from '../memory/budget.js';
 import type { Stats } from '../stats.js';
 
 export interface FragmentLimits {
@@ -20,6 +23,11 @@ export const DEFAULT_FRAGMENT_LIMITS: FragmentLimits = {
 
 /** Largest reassembled payload: the 16-bit IP length field bounds any datagram. */
 const MAX_DATAGRAM = 65535;
+
+/** Memory a held fragment costs beyond its bytes (Part, Buffer, its own ArrayBuffer, array slot). */
+export const FRAGMENT_OVERHEAD = 260;
+/** Memory a pending datagram costs beyond its fragments (Pending, parts array, key, Map entry). */
+export const DATAGRAM_OVERHEAD = 300;
 
 interface Part {
   offset: number;
@@ -39,11 +47,15 @@ interface Pending {
 export class FragmentReassembler {
   private readonly pending = new Map<string, Pending>();
   private pendingBytes = 0;
+  private readonly account: MemoryAccount;
 
   constructor(
     private readonly stats: Stats,
     private readonly limits: FragmentLimits = DEFAULT_FRAGMENT_LIMITS,
-  ) {}
+    memory: MemoryBudget = new MemoryBudget(DEFAULT_MEMORY_BUDGET, stats),
+  ) {
+    this.account = memory.account('ip.fragments', (want) => this.shed(want));
+  }
 
   /**
    * Adds one fragment (`data` is copied). Returns the reassembled payload when this
@@ -63,6 +75,7 @@ export class FragmentReassembler {
     let datagram = this.pending.get(key);
     if (datagram === undefined) {
       this.makeRoom(data.length);
+      if (!this.charge(DATAGRAM_OVERHEAD, null)) return null;
       datagram = { firstSeen: tsMicros, total: -1, received: 0, protocol: -1, parts: [] };
       this.pending.set(key, datagram);
     } else if (this.pendingBytes + data.length > this.limits.maxBytes) {
@@ -87,7 +100,10 @@ export class FragmentReassembler {
     if ((before !== undefined && before.offset + before.data.length > offset) || (after !== undefined && end > after.offset)) {
       return this.drop(key, datagram, 'decode.fragments.overlap');
     }
-    parts.splice(i, 0, { offset, data: Buffer.from(data) });
+    if (!this.charge(data.length + FRAGMENT_OVERHEAD, key)) return null;
+    const copy = Buffer.allocUnsafeSlow(data.length);
+    data.copy(copy);
+    parts.splice(i, 0, { offset, data: copy });
     datagram.received += data.length;
     this.pendingBytes += data.length;
     if (offset === 0) datagram.protocol = protocol;
@@ -95,6 +111,7 @@ export class FragmentReassembler {
     // No overlaps and as many bytes as the total: the parts tile the datagram exactly.
     this.pending.delete(key);
     this.pendingBytes -= datagram.received;
+    this.account.release(cost(datagram));
     this.stats.add('decode.fragments.reassembled');
     out.protocol = datagram.protocol;
     return parts.length === 1 ? parts[0]!.data : Buffer.concat(parts.map((p) => p.data), datagram.total);
@@ -122,7 +139,39 @@ export class FragmentReassembler {
   private drop(key: string, datagram: Pending, reason: string): null {
     this.pending.delete(key);
     this.pendingBytes -= datagram.received;
+    this.account.release(cost(datagram));
     this.stats.add(reason);
     return null;
   }
+
+  /**
+   * Charge `n` bytes, dropping this reassembler's oldest datagrams while the budget refuses
+   * (never `keep`'s own). False when nothing is left to drop: the fragment is dropped.
+   */
+  private charge(n: number, keep: string | null): boolean {
+    while (!this.account.charge(n)) {
+      const oldest = this.pending.entries().next();
+      if (oldest.done === true || oldest.value[0] === keep) {
+        this.stats.add('decode.fragments.overBudget');
+        if (keep !== null) this.drop(keep, this.pending.get(keep)!, 'decode.fragments.evicted');
+        return false;
+      }
+      this.drop(oldest.value[0], oldest.value[1], 'decode.fragments.evicted');
+    }
+    return true;
+  }
+
+  /** The budget wants about `want` bytes back: the oldest datagrams go. */
+  private shed(want: number): void {
+    const target = this.account.bytes - want;
+    for (const [key, datagram] of this.pending) {
+      if (this.account.bytes <= target) break;
+      this.drop(key, datagram, 'decode.fragments.evicted');
+    }
+  }
+}
+
+/** What a pending datagram is charged: its bytes and fixed costs (see FRAGMENT_OVERHEAD). */
+function cost(datagram: Pending): number {
+  return DATAGRAM_OVERHEAD + datagram.received + datagram.parts.length * FRAGMENT_OVERHEAD;
 }

@@ -2,9 +2,14 @@
 // the Services' ClusterIPs (the pre-DNAT leg). Addresses were checked as IP text when the
 // targets were parsed (targets.ts), so nothing else can reach the expression.
 
-/** Null when there is nothing to capture. Sorted, so the same set gives the same text. */
-export function bpfForHosts(ips: Iterable<string>): string | null {
+/**
+ * Null when there is nothing to capture. Sorted, so the same set gives the same text. The
+ * tapper's own port is left out: with a hostNetwork target (the node's IP) the tapper would
+ * otherwise capture the stream it serves.
+ */
+export function bpfForHosts(ips: Iterable<string>, ownPort: number | null = null): string | null {
   const sorted = [...new Set(ips)].sort();
   if (sorted.length === 0) return null;
-  return `(tcp or udp) and (${sorted.map((ip) => `host ${ip}`).join(' or ')})`;
+  const hosts = `(tcp or udp) and (${sorted.map((ip) => `host ${ip}`).join(' or ')})`;
+  return ownPort === null ? hosts : `${hosts} and not tcp port ${ownPort}`;
 }

@@ -4,13 +4,15 @@
 // the TCP copies as retransmissions, but a UDP datagram (DNS) seen twice is two queries, and
 // every copy costs a trip through reassembly; so copies are dropped here, before the engine.
 //
-// A copy is the same packet seen again within a short window of capture time: same
+// A copy is the same packet seen again within a window of capture time: same
 // addresses, ports and length, plus for TCP the sequence and acknowledgement numbers and
 // flags (the same segment carries the same bytes), for UDP a hash of the payload. Dropping a
 // real TCP retransmission of a segment already seen loses nothing: its bytes went in with
-// the first copy. A UDP client repeating an identical datagram within the window (a DNS
-// resolver retries after a second or more) would be taken for a copy; the window is far
-// shorter than any retry timer.
+// the first copy. The window (1 s) covers copies on several interfaces (microseconds apart)
+// and a change of capture handles (the new handle's copies come after a 250 ms overlap,
+// src/capture/capture-handles.ts). A UDP client repeating an identical datagram (same
+// ports, same bytes) within it would be taken for a copy: DNS resolvers retry a query after
+// their timeout, 5 s by default in glibc, musl, Go and c-ares.
 
 import type { Packet } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
@@ -22,7 +24,12 @@ export interface DedupLimits {
   maxRemembered: number;
 }
 
-export const DEFAULT_DEDUP_LIMITS: DedupLimits = { windowMicros: 100_000, maxRemembered: 262_144 };
+/**
+ * 65,536 packets (about 7 MB of keys) are the window at 65,000 packets/s; beyond that the
+ * oldest are forgotten early (counted as node.dedupForgottenEarly): TCP copies are then
+ * trimmed by reassembly (tcp.retransmittedBytes), UDP copies of a handle change may pass.
+ */
+export const DEFAULT_DEDUP_LIMITS: DedupLimits = { windowMicros: 1_000_000, maxRemembered: 65_536 };
 
 export class PacketDedup {
   private readonly seen = new Map<string, number>();

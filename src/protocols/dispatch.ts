@@ -3,8 +3,11 @@
 // winner gets them replayed in their original order, then the live stream. When the
 // capture joined mid-connection the client/server guess of the reassembler can be wrong,
 // so the probe is also tried the other way round and the directions flipped if that wins.
+// The bytes kept while undecided are charged to the memory budget ('tcp.probe'); when the
+// budget wants them back, the connection is given up on (counted unclaimed and shed).
 
 import type { Call } from '../entry.js';
+import { MemoryBudget, type MemoryAccount } from '../memory/budget.js';
 import type { Stats } from '../stats.js';
 import { tcpDissectorByName, tcpDissectors } from './registry.js';
 import type { Dir, EngineOptions, Probe, StreamContext, StreamParser, TcpDissector } from './types.js';
@@ -18,6 +21,9 @@ export interface ConnectionEnds {
 /** Bytes kept per direction while no dissector has decided. */
 const PROBE_LIMIT = 16 * 1024;
 
+/** Memory a kept piece costs beyond its bytes (the Pending record, the Buffer, array slots). */
+const PIECE_OVERHEAD = 200;
+
 type Pending = { kind: 'data'; dir: Dir; data: Buffer; ts: number } | { kind: 'gap'; dir: Dir; missing: number; ts: number };
 
 export function openConnection(
@@ -25,8 +31,9 @@ export function openConnection(
   options: EngineOptions,
   stats: Stats,
   emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
+  memory: MemoryBudget = new MemoryBudget(options.memoryBudget, stats),
 ): StreamParser {
-  return new DetectingParser(ends, options, stats, emit);
+  return new DetectingParser(ends, options, stats, emit, memory);
 }
 
 class DetectingParser implements StreamParser {
@@ -36,17 +43,27 @@ class DetectingParser implements StreamParser {
   private parser: StreamParser | null = null;
   private flipped = false;
   private gaveUp = false;
+  private readonly account: MemoryAccount;
 
   constructor(
     private readonly ends: ConnectionEnds,
     private readonly options: EngineOptions,
     private readonly stats: Stats,
     private readonly emit: (call: Call, client: ConnectionEnds['client'], server: ConnectionEnds['server']) => void,
-  ) {}
+    private readonly memory: MemoryBudget,
+  ) {
+    this.account = memory.account('tcp.probe', () => this.shed());
+  }
 
   onData(dir: Dir, data: Buffer, ts: number): void {
     if (this.parser) return this.parser.onData(this.flipped ? flip(dir) : dir, data, ts);
     if (this.gaveUp) return void this.stats.add('engine.unclaimedBytes', data.length);
+    if (!this.account.charge(data.length + PIECE_OVERHEAD)) {
+      // The budget wants the largest probe back, and that is this one.
+      this.stats.add('engine.probesShed');
+      this.stats.add('engine.unclaimedBytes', data.length);
+      return this.giveUp();
+    }
     const copy = Buffer.from(data);
     this.pending.push({ kind: 'data', dir, data: copy, ts });
     if (this.probeBytes[dir] < PROBE_LIMIT) {
@@ -59,10 +76,15 @@ class DetectingParser implements StreamParser {
   onGap(dir: Dir, missing: number, ts: number): void {
     if (this.parser) return this.parser.onGap(this.flipped ? flip(dir) : dir, missing, ts);
     if (this.gaveUp) return;
+    if (!this.account.charge(PIECE_OVERHEAD)) {
+      this.stats.add('engine.probesShed');
+      return this.giveUp();
+    }
     this.pending.push({ kind: 'gap', dir, missing, ts });
   }
 
   onEnd(ts: number): void {
+    this.account.close();
     if (this.parser) return this.parser.onEnd(ts);
     if (!this.gaveUp && this.pending.length > 0) {
       // Last chance: a dissector that wanted more bytes may accept what there is.
@@ -103,6 +125,7 @@ class DetectingParser implements StreamParser {
     this.parser = dissector.create(ctx);
     const replay = this.pending.splice(0);
     this.probe[0].length = this.probe[1].length = 0;
+    this.account.close(); // the dissector owns (and charges) what it keeps from here
     for (const p of replay) {
       const dir = this.flipped ? flip(p.dir) : p.dir;
       if (p.kind === 'data') this.parser.onData(dir, p.data, p.ts);
@@ -116,6 +139,14 @@ class DetectingParser implements StreamParser {
     for (const p of this.pending) if (p.kind === 'data') this.stats.add('engine.unclaimedBytes', p.data.length);
     this.pending.length = 0;
     this.probe[0].length = this.probe[1].length = 0;
+    this.account.close();
+  }
+
+  /** The budget wants this probe's bytes back: give up on detecting the connection. */
+  private shed(): void {
+    if (this.parser || this.gaveUp) return;
+    this.stats.add('engine.probesShed');
+    this.giveUp();
   }
 
   private context(): StreamContext {
@@ -127,6 +158,7 @@ class DetectingParser implements StreamParser {
       midstream: this.ends.midstream,
       options: this.options,
       stats: this.stats,
+      memory: this.memory,
       emit: (call) => this.emit(call, client, server),
       switchTo: (protocol, init) => {
         const next = tcpDissectorByName(protocol);

@@ -5,6 +5,7 @@
 // copy what you keep.
 
 import type { Call } from '../entry.js';
+import type { MemoryBudget } from '../memory/budget.js';
 import type { Stats } from '../stats.js';
 
 /** 0: client to server, 1: server to client. */
@@ -21,6 +22,11 @@ export interface EngineOptions {
   redactHeaders: ReadonlySet<string>;
   /** .proto files or folders given with --proto, for named gRPC decoding. */
   protoPaths: readonly string[];
+  /**
+   * Bytes the engine may hold at once across everything that grows with the input
+   * (--memory-budget, default 256 MiB); see src/memory/budget.ts.
+   */
+  memoryBudget: number;
 }
 
 export interface StreamContext {
@@ -30,6 +36,12 @@ export interface StreamContext {
   readonly midstream: boolean;
   readonly options: EngineOptions;
   readonly stats: Stats;
+  /**
+   * The engine's one memory budget: charge what you keep (pending requests, bodies being
+   * collected, header lists, parse buffers) through an account, release it when you let go;
+   * a refused charge means drop or truncate, and count it. See src/memory/budget.ts.
+   */
+  readonly memory: MemoryBudget;
   emit(call: Call): void;
   /**
    * Hand the connection over to another dissector (HTTP/1.1 Upgrade: h2c, websocket...).

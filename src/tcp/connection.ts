@@ -7,8 +7,7 @@ import { TcpFlag } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
 import type { Dir, StreamParser } from '../protocols/types.js';
 import type { ActivityNode } from './activity-list.js';
-import type { BufferBudget } from './buffer-budget.js';
-import { HalfStream, type StreamSink } from './half-stream.js';
+import { HalfStream, type ReassemblyShared, type StreamSink } from './half-stream.js';
 import { seqAdd } from './seq.js';
 
 export interface Endpoint {
@@ -28,6 +27,10 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
   next: Connection | null = null;
   lastSeenMicros: number;
   resetSeen = false;
+  /** Removed from the table (closed): a second remove is a no-op. */
+  removed = false;
+  /** The parser is running (a shed must not re-enter it, nor end this connection now). */
+  busy = false;
   /** Null before open() returned, and after the parser threw. */
   private parser: StreamParser | null = null;
   readonly halves: readonly [HalfStream, HalfStream];
@@ -36,17 +39,20 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
     readonly key: string,
     readonly info: ConnectionInfo,
     private readonly stats: Stats,
-    budget: BufferBudget,
+    budget: ReassemblyShared,
   ) {
     this.lastSeenMicros = info.tsMicros;
     this.halves = [new HalfStream(this, 0, budget), new HalfStream(this, 1, budget)];
   }
 
   attach(open: (info: ConnectionInfo) => StreamParser): void {
+    this.busy = true;
     try {
       this.parser = open(this.info);
     } catch {
       this.stats.add('tcp.parserErrors');
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -71,7 +77,10 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
   receive(dir: Dir, p: Packet): void {
     const flags = p.flags;
     if ((flags & TcpFlag.RST) !== 0) {
-      this.resetSeen = true;
+      // A RST the receiver would not accept (a spoofed one, far off) does not end the
+      // connection for the endpoints, so it does not end it here either.
+      if (this.halves[dir].acceptsReset(p.seq)) this.resetSeen = true;
+      else this.stats.add('tcp.resetsDropped.notAtNextSeq');
       return;
     }
     const other = this.halves[dir === 0 ? 1 : 0];
@@ -94,30 +103,39 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
     const parser = this.parser;
     if (parser === null) return;
     this.parser = null;
+    this.busy = true;
     try {
       parser.onEnd(tsMicros);
     } catch {
       this.stats.add('tcp.parserErrors');
+    } finally {
+      this.busy = false;
     }
   }
 
   deliver(dir: Dir, data: Buffer, tsMicros: number): void {
     const parser = this.parser;
     if (parser === null) return;
+    this.busy = true;
     try {
       parser.onData(dir, data, tsMicros);
     } catch {
       this.failParser();
+    } finally {
+      this.busy = false;
     }
   }
 
   gap(dir: Dir, missing: number, tsMicros: number): void {
     const parser = this.parser;
     if (parser === null) return;
+    this.busy = true;
     try {
       parser.onGap(dir, missing, tsMicros);
     } catch {
       this.failParser();
+    } finally {
+      this.busy = false;
     }
   }
 

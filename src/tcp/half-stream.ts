@@ -2,20 +2,33 @@
 // the ordered byte stream the dissector sees, plus gap notices for bytes the capture lost.
 // In-order bytes are handed on at once as views on the packet (no copy); only segments that
 // arrive ahead of a hole are copied into the SegmentBuffer until the hole fills or is given up.
+// What is buffered is charged to the engine's memory budget ('tcp.reorder'); when the budget
+// needs it back, the direction stops waiting for its holes (gaps) and delivers what it holds.
 
 import type { Dir } from '../protocols/types.js';
 import { TcpFlag } from '../decode/packet.js';
-import type { BufferBudget, BufferHolder } from './buffer-budget.js';
-import { SegmentBuffer } from './segment-buffer.js';
+import type { MemoryAccount, MemoryBudget } from '../memory/budget.js';
+import type { Stats } from '../stats.js';
+import type { TcpLimits } from './limits.js';
+import { SEGMENT_OVERHEAD, SegmentBuffer } from './segment-buffer.js';
 import { seqAdd, seqDiff } from './seq.js';
 
 /** Where a direction's ordered bytes and gap notices go (the connection, which guards the parser). */
 export interface StreamSink {
+  /** True while the parser is running: shedding must not re-enter it then. */
+  readonly busy: boolean;
   deliver(dir: Dir, data: Buffer, tsMicros: number): void;
   gap(dir: Dir, missing: number, tsMicros: number): void;
 }
 
-export class HalfStream implements BufferHolder {
+/** What every direction of every connection shares: the limits, the counters and the budget. */
+export interface ReassemblyShared {
+  readonly limits: TcpLimits;
+  readonly stats: Stats;
+  readonly memory: MemoryBudget;
+}
+
+export class HalfStream {
   /** nextSeq is known (from a SYN, a SYN-ACK's ack, or the first segment seen midstream). */
   started = false;
   /** Sequence number of the next byte to deliver. */
@@ -28,13 +41,24 @@ export class HalfStream implements BufferHolder {
   /** Highest ack the other side sent for this direction: the peer received everything below it. */
   hasPeerAck = false;
   peerAck = 0;
+  /** Sequence number just past the furthest byte seen (delivered or buffered). */
+  private furthest = 0;
   private readonly pending = new SegmentBuffer();
+  private readonly account: MemoryAccount;
+  /** Capture time of the last segment, for gaps forced by the budget between packets. */
+  private lastTsMicros = 0;
 
   constructor(
     private readonly sink: StreamSink,
     private readonly dir: Dir,
-    private readonly budget: BufferBudget,
-  ) {}
+    private readonly budget: ReassemblyShared,
+  ) {
+    this.account = budget.memory.account('tcp.reorder', () => {
+      if (sink.busy) return; // its parser is running further up the stack: ask another
+      budget.stats.add('tcp.bufferCapHits.memory');
+      this.flushBuffered(this.lastTsMicros);
+    });
+  }
 
   get bufferedBytes(): number {
     return this.pending.bytes;
@@ -48,9 +72,28 @@ export class HalfStream implements BufferHolder {
   startAt(seq: number): void {
     this.started = true;
     this.nextSeq = seq >>> 0;
+    this.furthest = this.nextSeq;
+  }
+
+  /**
+   * Would the receiver of this direction accept a RST with sequence number `seq`? Endpoints
+   * reset only on an exact match with the next byte they expect (RCV.NXT, RFC 5961 §3.2);
+   * anything else is dropped (or answered with a challenge ACK) and the connection goes on.
+   * The receiver's RCV.NXT is, as far as the capture shows it: the next byte to deliver, the
+   * end of the furthest byte seen (when the capture lost some before it), what the receiver
+   * acknowledged, or the byte after the FIN. Nothing known about this direction yet (a
+   * refused SYN's RST/ACK, or no packet of it captured): accepted.
+   */
+  acceptsReset(seq: number): boolean {
+    if (!this.started) return true;
+    const s = seq >>> 0;
+    if (s === this.nextSeq || s === this.furthest) return true;
+    if (this.hasPeerAck && s === this.peerAck >>> 0) return true;
+    return this.finSeen && s === seqAdd(this.finSeq, 1);
   }
 
   receive(seq: number, payload: Buffer, flags: number, tsMicros: number): void {
+    this.lastTsMicros = tsMicros;
     let dataSeq = seq;
     if ((flags & TcpFlag.SYN) !== 0) {
       if (!this.synSeen) {
@@ -65,8 +108,11 @@ export class HalfStream implements BufferHolder {
       this.finSeen = true;
       this.finSeq = seqAdd(dataSeq, payload.length);
     }
-    if (payload.length > 0) this.data(dataSeq, payload, tsMicros);
-    else if (this.finSeen && this.hasPeerAck) this.skipAckedHoles(tsMicros);
+    if (payload.length > 0) {
+      const end = seqAdd(dataSeq, payload.length);
+      if (seqDiff(end, this.furthest) > 0) this.furthest = end;
+      this.data(dataSeq, payload, tsMicros);
+    } else if (this.finSeen && this.hasPeerAck) this.skipAckedHoles(tsMicros);
   }
 
   /** The other side acknowledged everything before `ack` in this direction. */
@@ -96,6 +142,7 @@ export class HalfStream implements BufferHolder {
    */
   flushForClose(tsMicros: number): void {
     this.flushBuffered(tsMicros);
+    this.account.close();
     if (!this.started) return;
     if (this.finSeen) {
       this.gapTo(this.finSeq, tsMicros);
@@ -144,7 +191,7 @@ export class HalfStream implements BufferHolder {
       const offset = seqDiff(first.seq, this.nextSeq);
       if (offset > 0) return;
       this.pending.shift();
-      this.budget.update(this, -first.data.length);
+      this.releaseFreed();
       this.deliverFrom(offset, first.data, tsMicros);
     }
   }
@@ -153,18 +200,16 @@ export class HalfStream implements BufferHolder {
     const { limits, stats } = this.budget;
     this.budget.stats.add('tcp.outOfOrderSegments');
     const length = bytes.length;
+    // The most the insert can add: the bytes and one more segment (released after if less).
+    const charge = length + SEGMENT_OVERHEAD;
     for (;;) {
-      if (this.pending.bytes + length > limits.maxBufferedPerDirection) {
+      if (this.pending.cost + charge > limits.maxBufferedPerDirection) {
         stats.add('tcp.bufferCapHits.perDirection');
-      } else if (this.budget.total + length > limits.maxBufferedTotal) {
-        stats.add('tcp.bufferCapHits.total');
-        const victim = this.budget.largest();
-        if (victim !== undefined && victim !== this && victim.bufferedBytes > this.pending.bytes) {
-          victim.flushBuffered(tsMicros);
-          continue;
-        }
-      } else {
+      } else if (this.account.charge(charge)) {
         break;
+      } else {
+        // The budget sheds larger buffers elsewhere first; refused, this one is the largest.
+        stats.add('tcp.bufferCapHits.memory');
       }
       // Over a cap: stop waiting for the oldest hole of this direction.
       const first = this.pending.first();
@@ -180,7 +225,7 @@ export class HalfStream implements BufferHolder {
     }
     const delta = this.pending.insert(seq, bytes);
     if (delta !== length) stats.add('tcp.retransmittedBytes', length - delta);
-    this.budget.update(this, delta);
+    this.releaseFreed();
     if (this.hasPeerAck) this.skipAckedHoles(tsMicros);
   }
 
@@ -216,6 +261,12 @@ export class HalfStream implements BufferHolder {
     const bytes = this.pending.bytes;
     this.budget.stats.add('tcp.bytesAfterFin', bytes);
     this.pending.clear();
-    this.budget.update(this, -bytes);
+    this.releaseFreed();
+  }
+
+  /** Give the budget back what the buffer no longer holds (the account tracks its cost). */
+  private releaseFreed(): void {
+    const excess = this.account.bytes - this.pending.cost;
+    if (excess > 0) this.account.release(excess);
   }
 }

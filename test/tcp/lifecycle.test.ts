@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import type { Packet } from '../../src/decode/packet.js';
 import type { Dir } from '../../src/protocols/types.js';
 import { Stats } from '../../src/stats.js';
+import { MemoryBudget } from '../../src/memory/budget.js';
+import { CONNECTION_COST } from '../../src/tcp/limits.js';
+import { SEGMENT_OVERHEAD } from '../../src/tcp/segment-buffer.js';
 import { TcpAssembler } from '../../src/tcp/assembler.js';
 import { F, PacketFactory, checkStream, cut, prng, recorder, type Endpoints } from './harness.js';
 import { recordHttpExchange, type RecordedExchange } from './http-exchange.js';
@@ -243,11 +246,13 @@ test('a direction over its buffer cap skips its oldest hole with a gap, memory s
   checkStream(conn.events[1], body, 'response');
 });
 
-test('over the total cap the largest buffer is forced to gap-skip', () => {
+test('over the memory budget the largest reorder buffer is forced to gap-skip', () => {
   const rec = recorder();
   const stats = new Stats();
-  const total = 10_000;
-  const asm = new TcpAssembler(rec.open, stats, { maxBufferedTotal: total });
+  // Room for two connections, 9500 buffered bytes in 9 segments, and 600 bytes more.
+  const held = 2 * CONNECTION_COST + 9500 + 9 * SEGMENT_OVERHEAD;
+  const memory = new MemoryBudget(held + 600, stats);
+  const asm = new TcpAssembler(rec.open, stats, {}, memory);
   const big = new PacketFactory({ clientIp: '10.2.0.1', clientPort: 41000, serverIp: '10.2.0.2', serverPort: 80 });
   const small = new PacketFactory({ clientIp: '10.2.0.1', clientPort: 41001, serverIp: '10.2.0.2', serverPort: 80 });
   const body = http.server.subarray(0, 20_000);
@@ -258,14 +263,18 @@ test('over the total cap the largest buffer is forced to gap-skip', () => {
   // The big connection buffers 8000 bytes behind a 1000-byte hole; the small one 1500 behind its own.
   for (let off = 1000; off < 9000; off += 1000) asm.push(big.packet(1, 1 + off, F.ACK, body.subarray(off, off + 1000), 1));
   asm.push(small.packet(1, 1 + 500, F.ACK, body.subarray(500, 2000), 1));
-  assert.equal(asm.bufferedBytes, 9500);
-  // One more small segment would go over the total: the big connection gives up its hole.
+  assert.equal(asm.bufferedBytes, 9500 + 9 * SEGMENT_OVERHEAD);
+  assert.equal(memory.used, held);
+  // One more small segment would go over the budget: the big buffer gives up its hole.
   asm.push(small.packet(1, 1 + 3000, F.ACK, body.subarray(3000, 4000), 1));
-  assert.ok(asm.bufferedBytes <= total);
-  assert.equal(stats.get('tcp.bufferCapHits.total'), 1);
+  assert.ok(memory.used <= memory.limit);
+  assert.equal(stats.get('tcp.bufferCapHits.memory'), 1);
+  assert.equal(stats.get('memory.shedBytes.tcp.reorder'), 8000 + 8 * SEGMENT_OVERHEAD);
   assert.equal(rec.connections[0]!.gapBytes(1), 1000);
   assert.equal(rec.connections[1]!.gapBytes(1), 0);
-  assert.equal(asm.bufferedBytes, 2500);
+  assert.equal(asm.bufferedBytes, 2500 + 2 * SEGMENT_OVERHEAD);
+  asm.closeAll(small.ts);
+  assert.equal(memory.used, 0, 'everything released once the connections are gone');
 });
 
 test('orientation: SYN sender, SYN-ACK receiver, midstream guess by port', () => {

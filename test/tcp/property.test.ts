@@ -6,6 +6,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Stats } from '../../src/stats.js';
+import { MemoryBudget } from '../../src/memory/budget.js';
+import { CONNECTION_COST } from '../../src/tcp/limits.js';
 import { TcpAssembler } from '../../src/tcp/assembler.js';
 import { checkStream, prng, recorder } from './harness.js';
 import { recordHttpExchange, type RecordedExchange } from './http-exchange.js';
@@ -122,11 +124,13 @@ test(`small buffer caps: exact except at gaps, buffers never exceed the caps (${
     const sim = simulate(streams, random, how);
     const rec = recorder();
     const stats = new Stats();
-    const limits = { maxBufferedPerDirection: 2000 + Math.floor(random() * 4000), maxBufferedTotal: 3000 + Math.floor(random() * 3000) };
-    const asm = new TcpAssembler(rec.open, stats, limits);
+    const limits = { maxBufferedPerDirection: 2000 + Math.floor(random() * 4000) };
+    // The one connection plus a few thousand buffered bytes (and their segments' overhead).
+    const memory = new MemoryBudget(CONNECTION_COST + 3000 + Math.floor(random() * 3000), stats);
+    const asm = new TcpAssembler(rec.open, stats, limits, memory);
     for (const p of sim.packets) {
       asm.push(p);
-      assert.ok(asm.bufferedBytes <= limits.maxBufferedTotal, `seed ${seed}: buffered ${asm.bufferedBytes} > ${limits.maxBufferedTotal}`);
+      assert.ok(memory.used <= memory.limit, `seed ${seed}: held ${memory.used} > ${memory.limit}`);
     }
     asm.closeAll(sim.packets.at(-1)!.tsMicros);
     assert.equal(stats.get('tcp.parserErrors'), 0, `seed ${seed}: the recorder's contract checks passed`);
@@ -134,7 +138,7 @@ test(`small buffer caps: exact except at gaps, buffers never exceed the caps (${
     for (const dir of [0, 1] as const) checkStream(conn.events[dir], streams[dir], `seed ${seed} dir ${dir}`);
     const gapBytes = conn.gapBytes(0) + conn.gapBytes(1);
     assert.equal(stats.get('tcp.gapBytes'), gapBytes, `seed ${seed}: tcp.gapBytes counts what the parser was told`);
-    capHits += stats.get('tcp.bufferCapHits.perDirection') + stats.get('tcp.bufferCapHits.total');
+    capHits += stats.get('tcp.bufferCapHits.perDirection') + stats.get('tcp.bufferCapHits.memory');
   }
   assert.ok(capHits > 0, 'the caps were hit');
 });

@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Packet } from '../../src/decode/packet.js';
 import { Stats } from '../../src/stats.js';
+import { MemoryBudget } from '../../src/memory/budget.js';
+import { CONNECTION_COST } from '../../src/tcp/limits.js';
 import { TcpAssembler } from '../../src/tcp/assembler.js';
 import { prng, recorder } from './harness.js';
 import { recordHttpExchange } from './http-exchange.js';
@@ -20,8 +22,10 @@ test('random packets never break the assembler or its bounds', async () => {
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
     const rec = recorder();
     const stats = new Stats();
-    const limits = { maxConnections: 4, maxBufferedPerDirection: 3000, maxBufferedTotal: 5000, idleTimeoutMicros: 2_000_000 };
-    const asm = new TcpAssembler(rec.open, stats, limits);
+    const limits = { maxConnections: 4, maxBufferedPerDirection: 3000, idleTimeoutMicros: 2_000_000 };
+    // Four connections and 5000 buffered bytes: the budget binds before the table does.
+    const memory = new MemoryBudget(4 * CONNECTION_COST + 5000, stats);
+    const asm = new TcpAssembler(rec.open, stats, limits, memory);
     const seqBase = Math.floor(random() * 2 ** 32);
     let ts = 1_000_000;
     for (let i = 0; i < 400; i++) {
@@ -43,11 +47,12 @@ test('random packets never break the assembler or its bounds', async () => {
       };
       asm.push(p);
       assert.ok(asm.connectionCount <= limits.maxConnections, `seed ${seed}: ${asm.connectionCount} connections`);
-      assert.ok(asm.bufferedBytes <= limits.maxBufferedTotal, `seed ${seed}: ${asm.bufferedBytes} buffered`);
+      assert.ok(memory.used <= memory.limit, `seed ${seed}: ${memory.used} held`);
     }
     asm.closeAll(ts);
     assert.equal(asm.connectionCount, 0);
     assert.equal(asm.bufferedBytes, 0, `seed ${seed}: buffers released on close`);
+    assert.equal(memory.used, 0, `seed ${seed}: everything released on close`);
     assert.equal(stats.get('tcp.parserErrors'), 0, `seed ${seed}: a parser contract assertion failed`);
     assert.ok(rec.connections.every((c) => c.endCount === 1), `seed ${seed}: every connection ended exactly once`);
   }
