@@ -1,5 +1,6 @@
-// `npm run cluster -- up [--nodes N] [--no-shop] [--dir DIR]` and `npm run cluster -- down [--dir DIR]`.
-import { up, down } from './cluster.js';
+// `npm run cluster -- up [--nodes N] [--no-shop] [--dir DIR]`, `down [--dir DIR]`,
+// `add-node [--dir DIR]` and `remove-node NAME [--dir DIR]`.
+import { up, down, addNode, removeNode } from './cluster.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,7 +27,23 @@ async function main(): Promise<number> {
     console.error(`cluster down (${r.removedNetns.length} network namespaces removed)`);
     return 0;
   }
-  console.error('usage: npm run cluster -- up [--nodes N] [--no-shop] [--dir DIR] | down [--dir DIR]');
+  if (cmd === 'add-node') {
+    const node = await addNode({ dir });
+    console.log(node.name);
+    console.error(`node ${node.name} (${node.ip}) joined`);
+    return 0;
+  }
+  if (cmd === 'remove-node') {
+    const name = process.argv[3];
+    if (!name || name.startsWith('--')) {
+      console.error('usage: npm run cluster -- remove-node NAME [--dir DIR]');
+      return 2;
+    }
+    await removeNode(name, { dir });
+    console.error(`node ${name} removed`);
+    return 0;
+  }
+  console.error('usage: npm run cluster -- up [--nodes N] [--no-shop] [--dir DIR] | down [--dir DIR] | add-node [--dir DIR] | remove-node NAME [--dir DIR]');
   return 2;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { up, down, type UpResult } from './cluster.js';
 import { names, repoRoot } from './paths.js';
-import { kubectl, hasKubectl, waitFor } from './kubectl.js';
+import { kubectlFor, hasKubectl, waitFor } from './kubectl.js';
 import { listNetns } from './net/plumbing.js';
 import { run } from './exec.js';
 
@@ -17,13 +17,7 @@ const skipReason = !isRoot ? 'needs root: network namespaces, veths and iptables
 const dir = join(repoRoot, '.cluster', 'tests', 'cluster-test');
 let cluster: UpResult | undefined;
 
-const k = (args: string[], opts: { context?: string; input?: string } = {}) => kubectl(cluster!.kubeconfig, args, opts);
-
-async function json(args: string[]): Promise<any> {
-  const r = await k([...args, '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
+const { k, json } = kubectlFor(() => cluster!.kubeconfig);
 
 async function shopMetrics(app: string, port = 9100): Promise<Record<string, number>> {
   const pods = await json(['get', 'pods', '-n', 'shop', '-l', `app=${app}`]);

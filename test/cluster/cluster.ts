@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import http from 'node:http';
 import { build } from 'esbuild';
 import { names, repoRoot, stateDir } from './paths.js';
 import { alive, readState, teardown } from './state.js';
@@ -64,6 +65,34 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   }
 }
 
+function control(dir: string | undefined, method: string, path: string): Promise<any> {
+  const n = names(stateDir(dir));
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: n.controlSocket, method, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        const parsed = body ? JSON.parse(body) : {};
+        if (res.statusCode === 200) resolve(parsed);
+        else reject(new Error(parsed.error ?? `control request failed (${res.statusCode})`));
+      });
+    });
+    req.on('error', (err) => reject(new Error(`no running cluster in ${n.dir} (${err.message})`)));
+    req.end();
+  });
+}
+
+/** A new node joins the running cluster; resolves with its name once its Node object exists. */
+export function addNode(opts: { dir?: string } = {}): Promise<{ name: string; ip: string }> {
+  return control(opts.dir, 'POST', '/nodes');
+}
+
+/** A node leaves: its pods are deleted and stopped, its Node object and network removed. */
+export function removeNode(name: string, opts: { dir?: string } = {}): Promise<void> {
+  return control(opts.dir, 'DELETE', `/nodes/${encodeURIComponent(name)}`);
+}
+
 /** Stops the daemon (which tears down), then removes whatever is left from state alone. */
 export async function down(opts: { dir?: string } = {}): Promise<{ removedNetns: string[] }> {
   const dir = stateDir(opts.dir);
@@ -80,6 +109,6 @@ export async function down(opts: { dir?: string } = {}): Promise<{ removedNetns:
     if (alive(state.pid)) process.kill(state.pid, 'SIGKILL');
   }
   const removedNetns = await teardown({ netnsPrefix: n.netnsPrefix, pids: state?.pids ?? [] }, n.mountPointsFile);
-  for (const f of ['state.json', 'kubeconfig', 'relay.sock', 'apiserver.sock', 'mountpoints', 'pki', 'pods', 'dns', 'bin', 'logs']) rmSync(join(dir, f), { recursive: true, force: true });
+  for (const f of ['state.json', 'kubeconfig', 'relay.sock', 'apiserver.sock', 'control.sock', 'mountpoints', 'pki', 'pods', 'dns', 'bin', 'logs']) rmSync(join(dir, f), { recursive: true, force: true });
   return { removedNetns };
 }

@@ -17,6 +17,8 @@ import { garbageCollector } from './controllers/gc.js';
 import { deploymentController, replicaSetController, daemonSetController } from './controllers/workloads.js';
 import { scheduler } from './controllers/scheduler.js';
 import { jobController, ttlAfterFinishedController } from './controllers/jobs.js';
+import { podGarbageCollector } from './controllers/podgc.js';
+import { Membership } from './membership.js';
 import { endpointsController } from './controllers/endpoints.js';
 import { Kubelet, logPath, type NodeInfo } from './controllers/kubelet.js';
 import { kubeProxy } from './controllers/kubeproxy.js';
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   const pki = await makePki(n.pkiDir, CERT_USERS);
   const nodes: NodeInfo[] = Array.from({ length: nodeCount }, (_, i) => ({ name: `tap-node-${i + 1}`, index: i + 1, netns: n.nodeNetns(i + 1), ip: nodeIp(i + 1) }));
   await createFabric(n.fabricNetns);
-  for (const node of nodes) await createNode(n.fabricNetns, node.netns, node.index, nodeCount);
+  for (const node of nodes) await createNode(n.fabricNetns, node.netns, node.index, nodes.map((x) => x.index));
 
   const relay: ChildProcess = spawn('ip', ['netns', 'exec', n.fabricNetns, process.execPath, join(dir, 'bin', 'relay.mjs'), n.relaySocket,
     '--forward', `${API_ADVERTISE_IP}:${API_SECURE_PORT}=${n.apiSocket}`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
   const api: ApiServer = new ApiServer({
     tls: { ca: pki.ca, cert: pki.server.cert, key: pki.server.key },
     tokens,
+    auditLog: join(n.logsDir, 'audit.log'),
     hooks: {
       onDelete(r, obj) {
         if (r.kind === 'Namespace') {
@@ -92,9 +95,15 @@ async function main(): Promise<void> {
   kubelet = new Kubelet(ctx, n, nodes, () => runner?.schedule());
   runner = new Runner(api.store, [
     namespaceController(ctx, pki.ca), garbageCollector(ctx), deploymentController(ctx), replicaSetController(ctx), daemonSetController(ctx),
-    jobController(ctx), ttlAfterFinishedController(ctx), scheduler(ctx), endpointsController(ctx), dnsController(ctx, n.dnsHostsDir), kubeProxy(ctx, nodes), kubelet,
+    jobController(ctx), ttlAfterFinishedController(ctx), podGarbageCollector(ctx), scheduler(ctx), endpointsController(ctx), dnsController(ctx, n.dnsHostsDir), kubeProxy(ctx, nodes), kubelet,
   ]);
   runner.start();
+  const membership = new Membership(ctx, n, nodes, kubelet, () => {
+    state.nodes = nodes.map((x) => x.netns);
+    saveState();
+    runner?.schedule();
+  });
+  const control = membership.serve(n.controlSocket);
 
   if (withShop) {
     const docs = yaml.loadAll(readFileSync(join(repoRoot, 'test', 'cluster', 'shop', 'shop.yaml'), 'utf8')).filter(Boolean) as KubeObject[];
@@ -114,6 +123,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('shutting down');
+    control.close();
     runner!.stop();
     await kubelet!.stopAll();
     await api.close();

@@ -6,23 +6,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { up, down, type UpResult } from './cluster.js';
-import { repoRoot } from './paths.js';
-import { kubectl, hasKubectl, waitFor } from './kubectl.js';
+import { names, repoRoot } from './paths.js';
+import { listNetns } from './net/plumbing.js';
+import { run } from './exec.js';
+import { kubectlFor, hasKubectl, waitFor } from './kubectl.js';
 
 const isRoot = process.getuid?.() === 0;
 const skipReason = !isRoot ? 'needs root: network namespaces, mounts, iptables' : !hasKubectl() ? 'needs kubectl on PATH' : undefined;
 const dir = join(repoRoot, '.cluster', 'tests', 'features-test');
 let cluster: UpResult | undefined;
 
-const k = (args: string[], opts: { context?: string; input?: string } = {}) => kubectl(cluster!.kubeconfig, args, opts);
-
-async function json(args: string[]): Promise<any> {
-  const r = await k([...args, '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
+const { k, json } = kubectlFor(() => cluster!.kubeconfig);
 
 async function apply(yaml: string): Promise<void> {
   const r = await k(['apply', '-f', '-'], { input: yaml });
@@ -86,6 +82,7 @@ spec:
       touch /etc/creds/x 2>&1 || true
       echo "env=$PASSWORD $NODE $ME $IP $LABEL"
       while [ ! -f /shared/from-writer ]; do sleep 0.1; done; cat /shared/from-writer
+      echo "inner=$(cat /shared/inner/pass)"
     env:
     - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
     - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
@@ -97,6 +94,7 @@ spec:
     - {name: data, mountPath: /host/data, readOnly: true}
     - {name: creds, mountPath: /etc/creds}
     - {name: shared, mountPath: /shared}
+    - {name: creds, mountPath: /shared/inner}
   - name: writer
     image: debian:12
     command: [sh, -c, 'echo written-by-the-other-container > /shared/from-writer']
@@ -120,9 +118,44 @@ spec:
     assert.match(lines[6]!, /Read-only file system/, 'Secret volumes are read-only');
     assert.equal(lines[7], `env=s3cret ${pod.spec.nodeName} vols ${pod.status.podIP} probe`);
     assert.equal(lines[8], 'written-by-the-other-container', 'emptyDir shared by the pod\'s containers');
+    assert.equal(lines[9], 'inner=s3cret', 'a volume mounted inside another one');
     assert.ok(!existsSync(join(hostDir, 'new')));
     // the host only has the empty mount point (removed by down), never the secret
     assert.deepEqual(readdirSync('/etc/creds'), [], 'nothing mounted on the host itself');
+  });
+
+  test('a Secret updated while its pod runs: the volume follows (atomically), a subPath mount keeps the old value, env keeps the old value', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['create', 'secret', 'generic', 'rotating', '-n', 'dev', '--from-literal=value=first'])).code, 0);
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: reader, namespace: dev}
+spec:
+  containers:
+  - name: main
+    image: debian:12
+    command: [sleep, "600"]
+    env: [{name: VALUE, valueFrom: {secretKeyRef: {name: rotating, key: value}}}]
+    volumeMounts:
+    - {name: s, mountPath: /s}
+    - {name: s, mountPath: /pinned, subPath: value}
+  volumes: [{name: s, secret: {secretName: rotating}}]
+`);
+    const pod = await podPhase('dev', 'reader', ['Running']);
+    // the container's own mount namespace, entered through its process (containerID tap://PID)
+    const pid = Number(/^tap:\/\/(\d+)$/.exec(pod.status.containerStatuses[0].containerID)?.[1]);
+    const inPod = (cmd: string) => run('nsenter', ['-t', String(pid), '-m', 'sh', '-c', cmd]);
+    // Running is reported at spawn; the mounts are done once the command itself is exec'd
+    await waitFor('the container command running', async () => (readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep\0') ? true : undefined), 10_000, 50);
+    const envValue = () => /(?:^|\0)VALUE=([^\0]*)/.exec(readFileSync(`/proc/${pid}/environ`, 'latin1'))?.[1];
+    assert.equal(await inPod('cat /s/value /pinned'), 'firstfirst');
+    assert.equal(envValue(), 'first');
+    const update = await k(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rotating', namespace: 'dev' }, stringData: { value: 'second' } }) });
+    assert.equal(update.code, 0, update.stderr);
+    await waitFor('the volume shows the new value', async () => ((await inPod('cat /s/value')) === 'second' ? true : undefined), 20_000);
+    assert.equal(await inPod('cat /pinned'), 'first', 'a subPath mount is not updated');
+    assert.equal(envValue(), 'first', 'environment variables are fixed at start');
+    assert.match(await inPod('readlink /s/..data'), /^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\d+\n$/);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'reader', '--grace-period=0'])).code, 0);
   });
 
   test('a missing Secret: FailedMount event, ContainerCreating, then the pod starts once it exists', { timeout: 60_000 }, async () => {
@@ -189,7 +222,33 @@ spec:
     assert.match(await logs('dev', 'no-token'), /No such file or directory/);
     assert.equal((await json(['get', 'pod', '-n', 'dev', 'no-token'])).spec.volumes, undefined);
 
+    // a hostNetwork pod with ClusterFirstWithHostNet resolves cluster names (its own resolv.conf)
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: host-dns, namespace: dev}
+spec:
+  restartPolicy: Never
+  hostNetwork: true
+  dnsPolicy: ClusterFirstWithHostNet
+  containers: [{name: main, image: debian:12, command: [sh, -c, 'grep ^nameserver /etc/resolv.conf; getent hosts kubernetes.default.svc.cluster.local']}]
+`);
+    await podPhase('dev', 'host-dns', ['Succeeded', 'Failed']);
+    assert.match(await logs('dev', 'host-dns'), /^nameserver 10\.96\.0\.10\n10\.96\.0\.1\s+kubernetes\.default\.svc\.cluster\.local/);
+
+    await apply(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: quiet, namespace: dev}
+automountServiceAccountToken: false
+`);
+    await apply(pod('quiet-sa', 'quiet'));
+    assert.equal((await json(['get', 'pod', '-n', 'dev', 'quiet-sa'])).spec.volumes, undefined, 'the service account opts out');
+    await apply(pod('quiet-sa-opt-in', 'quiet', 'automountServiceAccountToken: true'));
+    assert.ok((await json(['get', 'pod', '-n', 'dev', 'quiet-sa-opt-in'])).spec.volumes[0].name.startsWith('kube-api-access-'), 'the pod overrides its service account');
+
     const token = (await k(['create', 'token', 'reader', '-n', 'dev'])).stdout.trim();
+    const whoami = JSON.parse((await k(['--token', token, 'auth', 'whoami', '-o', 'json'])).stdout).status.userInfo;
+    assert.equal(whoami.username, 'system:serviceaccount:dev:reader');
+    assert.deepEqual(whoami.groups, ['system:serviceaccounts', 'system:serviceaccounts:dev', 'system:authenticated']);
     const asSa = await k(['--token', token, 'auth', 'can-i', 'list', 'pods', '-n', 'dev']);
     assert.equal(asSa.stdout.trim(), 'yes');
     assert.equal((await k(['--token', token, 'auth', 'can-i', 'list', 'secrets', '-n', 'dev'])).stdout.trim(), 'no');
@@ -226,7 +285,11 @@ spec:
       job('slow', 'activeDeadlineSeconds: 2', 'Never', 'sleep 60'),
       job('restarts', 'backoffLimit: 1', 'OnFailure', 'exit 1'),
       job('short-lived', 'ttlSecondsAfterFinished: 2', 'Never', 'true'),
+      job('renewed', 'activeDeadlineSeconds: 3', 'Never', 'sleep 600'),
     ].join('---\n'));
+    // a deadline renewed before it passes (what a heartbeat does) keeps the Job running
+    const renew = await k(['patch', 'job', 'renewed', '-n', 'dev', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":600}}']);
+    assert.equal(renew.code, 0, renew.stderr);
 
     const done = await jobStatus('done', finishedAs('Complete'));
     assert.equal(done.status.succeeded, 2);
@@ -256,6 +319,11 @@ spec:
     const describe = await k(['describe', 'job', '-n', 'dev', 'slow']);
     assert.match(describe.stdout, /Warning\s+DeadlineExceeded\s+.*job-controller\s+Job was active longer than specified deadline/);
 
+    const started = Date.parse((await json(['get', 'job', '-n', 'dev', 'renewed'])).status.startTime);
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 4500 - Date.now()))); // past the first deadline
+    const renewed = await json(['get', 'job', '-n', 'dev', 'renewed']);
+    assert.equal(renewed.status.active, 1);
+    assert.equal(renewed.status.conditions, undefined, 'still running past its first deadline');
     await waitFor('short-lived job removed by the TTL controller', async () => ((await k(['get', 'job', '-n', 'dev', 'short-lived'])).code !== 0 ? true : undefined), 30_000);
     assert.equal((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=short-lived'])).items.length, 0, 'its pods went with it');
     const invalid = await k(['apply', '-f', '-'], { input: job('bad', '', 'Always', 'true') });
@@ -298,6 +366,19 @@ metadata:
     assert.equal((await k(['delete', 'rs', rs.metadata.name, '-n', 'dev'])).code, 0);
     await waitFor('background deletion removes the pods', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'app=kept'])).items.length === 0 ? true : undefined));
 
+    // cluster-scoped objects owned by a namespace go with it
+    assert.equal((await k(['create', 'ns', 'owner-ns'])).code, 0);
+    const nsUid = (await json(['get', 'ns', 'owner-ns'])).metadata.uid;
+    await apply(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: owned-by-ns
+  ownerReferences: [{apiVersion: v1, kind: Namespace, name: owner-ns, uid: ${nsUid}}]
+rules: [{apiGroups: [""], resources: [namespaces], resourceNames: [owner-ns], verbs: [get, delete]}]
+`);
+    assert.equal((await k(['delete', 'ns', 'owner-ns'])).code, 0);
+    await waitFor('ClusterRole collected with its namespace', async () => ((await k(['get', 'clusterrole', 'owned-by-ns'])).code !== 0 ? true : undefined));
+
     assert.equal((await k(['create', 'job', 'legacy', '-n', 'dev', '--image=debian:12', '--', 'sleep', '600'])).code, 0);
     const pod = await waitFor('legacy pod', async () => ((await json(['get', 'pods', '-n', 'dev', '-l', 'job-name=legacy'])).items[0]));
     const raw = await k(['delete', '--raw', '/apis/batch/v1/namespaces/dev/jobs/legacy']);
@@ -306,5 +387,227 @@ metadata:
     const orphan = await json(['get', 'pod', '-n', 'dev', pod.metadata.name]);
     assert.equal(orphan.metadata.ownerReferences, undefined, 'the pod outlives its Job, unowned');
     assert.equal((await k(['delete', 'pod', '-n', 'dev', pod.metadata.name, '--grace-period=0'])).code, 0);
+  });
+}
+
+if (!skipReason) {
+  test('Pod Security admission: enforce refuses with the real message, warn and audit, DaemonSet pods refused with FailedCreate', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['create', 'ns', 'psa'])).code, 0);
+    assert.equal((await k(['run', 'early', '-n', 'psa', '--image=debian:12', '--overrides', '{"spec":{"hostNetwork":true}}', '--', 'sleep', '600'])).code, 0);
+    const label = await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/enforce=baseline', 'pod-security.kubernetes.io/enforce-version=v1.30']);
+    assert.equal(label.code, 0, label.stderr);
+    assert.match(label.stderr, /Warning: existing pods in namespace "psa" violate the new PodSecurity enforce level "baseline:v1\.30"/);
+    assert.match(label.stderr, /Warning: early: host namespaces \(hostNetwork=true\)/);
+
+    const bad = await k(['run', 'bad', '-n', 'psa', '--image=debian:12', '--overrides', JSON.stringify({
+      spec: {
+        hostNetwork: true, hostPID: true, volumes: [{ name: 'proc', hostPath: { path: '/proc' } }],
+        containers: [{ name: 'bad', image: 'debian:12', securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN', 'SYS_ADMIN'] } } }],
+      },
+    }), '--', 'sleep', '1']);
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.stderr.trim(), 'Error from server (Forbidden): pods "bad" is forbidden: violates PodSecurity "baseline:v1.30": '
+      + 'non-default capabilities (container "bad" must not include "NET_ADMIN", "SYS_ADMIN" in securityContext.capabilities.add), '
+      + 'host namespaces (hostNetwork=true, hostPID=true), hostPath volumes (volume "proc"), privileged (container "bad" must not set securityContext.privileged=true)');
+
+    assert.equal((await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/warn=restricted', 'pod-security.kubernetes.io/audit=restricted'])).code, 0);
+    const warned = await k(['run', 'plain', '-n', 'psa', '--image=debian:12', '--', 'sleep', '1']);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /^Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "plain" must set securityContext\.allowPrivilegeEscalation=false\), unrestricted capabilities \(container "plain" must set securityContext\.capabilities\.drop=\["ALL"\]\), runAsNonRoot != true \(pod or container "plain" must set securityContext\.runAsNonRoot=true\), seccompProfile \(pod or container "plain" must set securityContext\.seccompProfile\.type to "RuntimeDefault" or "Localhost"\)$/m);
+    const restrictedOk = await k(['run', 'tidy', '-n', 'psa', '--image=debian:12', '--overrides', JSON.stringify({
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'tidy', image: 'debian:12', command: ['true'], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      },
+    })]);
+    assert.equal(restrictedOk.code, 0, restrictedOk.stderr);
+    assert.doesNotMatch(restrictedOk.stderr, /Warning/);
+
+    const ds = await k(['apply', '-f', '-'], { input: `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: psa}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      hostNetwork: true
+      volumes: [{name: proc, hostPath: {path: /proc}}]
+      containers: [{name: agent, image: debian:12, command: [sleep, "600"], volumeMounts: [{name: proc, mountPath: /host/proc, readOnly: true}]}]
+` });
+    assert.equal(ds.code, 0, ds.stderr);
+    assert.match(ds.stderr, /Warning: would violate PodSecurity "restricted:latest": host namespaces \(hostNetwork=true\), hostPath volumes \(volume "proc"\), allowPrivilegeEscalation != false/);
+    assert.match(ds.stdout, /daemonset\.apps\/agent created/);
+    const ev = await waitFor('FailedCreate on the DaemonSet', async () => (await events('psa', 'involvedObject.kind=DaemonSet,reason=FailedCreate'))[0]);
+    assert.equal(ev.source.component, 'daemonset-controller');
+    assert.equal(ev.message, 'Error creating: pods "agent-" is forbidden: violates PodSecurity "baseline:v1.30": host namespaces (hostNetwork=true), hostPath volumes (volume "proc")');
+    const status = (await json(['get', 'ds', '-n', 'psa', 'agent'])).status;
+    assert.equal(status.desiredNumberScheduled, 2);
+    assert.equal(status.currentNumberScheduled, 0);
+    assert.equal(status.numberUnavailable, 2);
+    const describe = await k(['describe', 'ds', '-n', 'psa', 'agent']);
+    assert.match(describe.stdout, /Warning\s+FailedCreate\s+.*daemonset-controller\s+Error creating: pods "agent-" is forbidden: violates PodSecurity/);
+
+    const audit = readFileSync(join(dir, 'logs', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const plainAudit = audit.find((e) => e.objectRef.name === 'plain');
+    assert.match(plainAudit.annotations['pod-security.kubernetes.io/audit-violations'], /^would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+
+    const invalid = await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/enforce=bogus', '--overwrite']);
+    assert.match(invalid.stderr, /Invalid value: "bogus": must be one of privileged, baseline, restricted/);
+    assert.equal((await k(['delete', 'ns', 'psa', '--wait=false'])).code, 0);
+  });
+}
+
+if (!skipReason) {
+  test('events: ErrImagePull then ImagePullBackOff, BackOff for a crashing container, as get events and describe show them', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['run', 'no-image', '-n', 'dev', '--image=nope.invalid/thing:1'])).code, 0);
+    assert.equal((await k(['run', 'crasher', '-n', 'dev', '--image=debian:12', '--', 'sh', '-c', 'echo boom; exit 1'])).code, 0);
+    const seen = new Set<string>();
+    await waitFor('ErrImagePull, then ImagePullBackOff', async () => {
+      const p = await json(['get', 'pod', '-n', 'dev', 'no-image']);
+      const reason = p.status.containerStatuses?.[0]?.state?.waiting?.reason;
+      if (reason) seen.add(reason);
+      return seen.has('ErrImagePull') && seen.has('ImagePullBackOff') ? true : undefined;
+    }, 20_000, 200);
+    const evs = await events('dev', 'involvedObject.name=no-image');
+    const text = evs.map((e: any) => `${e.type} ${e.reason} ${e.message}`);
+    assert.ok(text.includes('Normal Pulling Pulling image "nope.invalid/thing:1"'), text.join('\n'));
+    assert.ok(text.includes('Warning Failed Error: ErrImagePull'), text.join('\n'));
+    assert.ok(text.includes('Normal BackOff Back-off pulling image "nope.invalid/thing:1"'), text.join('\n'));
+    assert.ok(text.includes('Warning Failed Error: ImagePullBackOff'), text.join('\n'));
+    assert.ok(evs.every((e: any) => e.source.component === (e.reason === 'Scheduled' ? 'default-scheduler' : 'kubelet') && e.involvedObject.kind === 'Pod' && e.firstTimestamp && e.lastTimestamp), JSON.stringify(evs));
+    const table = await k(['get', 'events', '-n', 'dev', '--field-selector', 'involvedObject.name=no-image']);
+    assert.match(table.stdout, /LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE/);
+    assert.match(table.stdout, /Warning\s+Failed\s+pod\/no-image\s+Failed to pull image "nope\.invalid\/thing:1": rpc error: code = NotFound/);
+
+    const crash = await waitFor('BackOff counted twice', async () => {
+      const e = (await events('dev', 'involvedObject.name=crasher,reason=BackOff'))[0];
+      return e?.count >= 2 ? e : undefined;
+    }, 30_000);
+    assert.equal(crash.type, 'Warning');
+    assert.match(crash.message, /^Back-off restarting failed container crasher in pod crasher_dev\(/);
+    const pod = await json(['get', 'pod', '-n', 'dev', 'crasher']);
+    assert.equal(pod.status.containerStatuses[0].lastState.terminated.exitCode, 1);
+    const describe = await k(['describe', 'pod', '-n', 'dev', 'crasher']);
+    assert.match(describe.stdout, /Warning\s+BackOff\s+\S+ \(x\d+ over \S+\)\s+kubelet\s+Back-off restarting failed container crasher/);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'no-image', 'crasher', '--grace-period=0'])).code, 0);
+  });
+
+  test('scheduling: FailedScheduling with the real message for taints, selectors and resources; requests counted against allocatable', { timeout: 60_000 }, async () => {
+    assert.equal((await k(['taint', 'nodes', 'tap-node-2', 'dedicated=tap:NoSchedule'])).code, 0);
+    try {
+      const node1 = await json(['get', 'node', 'tap-node-1']);
+      const memory = node1.status.allocatable.memory as string;
+      const pod = (name: string, spec: object) => k(['run', name, '-n', 'dev', '--image=debian:12', '--overrides', JSON.stringify({ spec: { ...spec } }), '--', 'sleep', '600']);
+      const container = (name: string, requests: object) => ({ containers: [{ name, image: 'debian:12', command: ['sleep', '600'], resources: { requests } }] });
+      assert.equal((await pod('huge', container('huge', { memory: '100Ti' }))).code, 0);
+      assert.equal((await pod('picky', { nodeSelector: { disk: 'ssd' } })).code, 0);
+      const message = async (name: string) => waitFor(`FailedScheduling for ${name}`, async () => (await events('dev', `involvedObject.name=${name},reason=FailedScheduling`))[0]?.message);
+      assert.equal(await message('huge'), '0/2 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint {dedicated: tap}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.');
+      assert.equal(await message('picky'), "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {dedicated: tap}. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
+      const huge = await json(['get', 'pod', '-n', 'dev', 'huge']);
+      assert.deepEqual([huge.status.phase, huge.status.conditions[0].type, huge.status.conditions[0].status, huge.status.conditions[0].reason], ['Pending', 'PodScheduled', 'False', 'Unschedulable']);
+      assert.equal(huge.status.qosClass, 'Burstable');
+      const describe = await k(['describe', 'pod', '-n', 'dev', 'picky']);
+      assert.match(describe.stdout, /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/2 nodes are available/);
+
+      // half of node 1's memory fits once, not twice: requests are summed per node
+      const half = `${Math.floor(Number(memory.replace(/Ki$/, '')) / 2) + 1}Ki`;
+      assert.equal((await pod('half-a', { nodeSelector: { 'kubernetes.io/hostname': 'tap-node-1' }, ...container('half-a', { memory: half }) })).code, 0);
+      assert.equal((await pod('half-b', { nodeSelector: { 'kubernetes.io/hostname': 'tap-node-1' }, ...container('half-b', { memory: half }) })).code, 0);
+      assert.equal((await podPhase('dev', 'half-a', ['Running'])).spec.nodeName, 'tap-node-1');
+      assert.match(await message('half-b'), /^0\/2 nodes are available: 1 Insufficient memory, 1 node\(s\) had untolerated taint \{dedicated: tap\}\./);
+      const nodeDescribe = await k(['describe', 'node', 'tap-node-1']);
+      assert.match(nodeDescribe.stdout, /Allocatable:/);
+      assert.equal((await k(['delete', 'pod', '-n', 'dev', 'half-a', '--grace-period=0'])).code, 0);
+      await podPhase('dev', 'half-b', ['Running']);
+    } finally {
+      await k(['taint', 'nodes', 'tap-node-2', 'dedicated-']);
+      await k(['delete', 'pod', '-n', 'dev', 'huge', 'picky', 'half-a', 'half-b', '--grace-period=0', '--ignore-not-found']);
+    }
+  });
+
+  test('memory limits: a container over limits.memory is OOMKilled (exit 137) and restarted by its policy', { timeout: 60_000 }, async () => {
+    const hog = (name: string, policy: string, mib: number) => k(['run', name, '-n', 'dev', '--image=debian:12', `--restart=${policy}`, '--overrides', JSON.stringify({
+      spec: { containers: [{ name, image: 'debian:12', command: ['python3', '-c', `x = bytearray(${mib} * 1024 * 1024); print("allocated", len(x))`], resources: { limits: { memory: '64Mi' } } }] },
+    })]);
+    assert.equal((await hog('hog', 'OnFailure', 256)).code, 0);
+    assert.equal((await hog('modest', 'Never', 16)).code, 0);
+    const restarted = await waitFor('hog restarted after an OOM kill', async () => {
+      const p = await json(['get', 'pod', '-n', 'dev', 'hog']);
+      return p.status.containerStatuses?.[0]?.lastState?.terminated ? p : undefined;
+    });
+    const last = restarted.status.containerStatuses[0].lastState.terminated;
+    assert.deepEqual([last.reason, last.exitCode], ['OOMKilled', 137]);
+    assert.equal(restarted.status.qosClass, 'Burstable', 'a memory limit without a cpu limit');
+    assert.equal(restarted.spec.containers[0].resources.requests.memory, '64Mi', 'requests default to limits');
+    const modest = await podPhase('dev', 'modest', ['Succeeded', 'Failed']);
+    assert.equal(modest.status.phase, 'Succeeded', 'under its limit it runs to completion');
+    assert.match(await logs('dev', 'modest'), /allocated 16777216/);
+    const describe = await k(['describe', 'pod', '-n', 'dev', 'hog']);
+    assert.match(describe.stdout, /Last State:\s+Terminated\s+Reason:\s+OOMKilled\s+Exit Code:\s+137/);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'hog', 'modest', '--grace-period=0'])).code, 0);
+  });
+}
+
+if (!skipReason) {
+  const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'cluster', 'cli.ts'), ...args, '--dir', dir]);
+
+  test('a node joins and leaves: DaemonSet pods follow, the scheduler uses it, its pods reach others and Services', { timeout: 90_000 }, async () => {
+    await apply(`apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: web-agent, namespace: dev}
+spec:
+  selector: {matchLabels: {app: web-agent}}
+  template:
+    metadata: {labels: {app: web-agent}}
+    spec:
+      containers: [{name: agent, image: debian:12, command: [python3, -m, http.server, "8080"], readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}}]
+`);
+    const dsReady = (n: number) => waitFor(`DaemonSet on ${n} nodes`, async () => {
+      const s = (await json(['get', 'ds', '-n', 'dev', 'web-agent'])).status;
+      return s.desiredNumberScheduled === n && s.numberReady === n ? s : undefined;
+    }, 30_000);
+    await dsReady(2);
+    assert.equal((await cli(['add-node'])).trim(), 'tap-node-3');
+    const node = await json(['get', 'node', 'tap-node-3']);
+    assert.equal(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    assert.equal(node.status.addresses[0].address, '10.243.0.3');
+    await dsReady(3);
+    const agents = (await json(['get', 'pods', '-n', 'dev', '-l', 'app=web-agent'])).items;
+    const onNew = agents.find((p: any) => p.spec.nodeName === 'tap-node-3');
+    assert.match(onNew.status.podIP, /^10\.244\.3\./);
+
+    // the scheduler places work on the new node when it is the only one that fits
+    const probe = JSON.stringify({ spec: { nodeSelector: { 'kubernetes.io/hostname': 'tap-node-3' } } });
+    const peer = agents.find((p: any) => p.spec.nodeName === 'tap-node-1').status.podIP;
+    assert.equal((await k(['run', 'on-new', '-n', 'dev', '--image=debian:12', '--restart=Never', '--overrides', probe, '--', 'sh', '-c',
+      `curl -s -o /dev/null -w '%{http_code} ' http://${peer}:8080/; curl -sk -o /dev/null -w '%{http_code}' https://kubernetes.default.svc/version -H "Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)"`])).code, 0);
+    const done = await podPhase('dev', 'on-new', ['Succeeded', 'Failed']);
+    assert.equal(done.spec.nodeName, 'tap-node-3');
+    assert.equal(await logs('dev', 'on-new'), '200 200', 'pod network and Services work from the new node');
+    const registered = await events('default', 'involvedObject.name=tap-node-3,reason=RegisteredNode');
+    assert.equal(registered[0]?.message, 'Node tap-node-3 event: Registered Node tap-node-3 in Controller');
+
+    await cli(['remove-node', 'tap-node-3']);
+    assert.notEqual((await k(['get', 'node', 'tap-node-3'])).code, 0);
+    await dsReady(2);
+    const left = (await json(['get', 'pods', '-n', 'dev'])).items.filter((p: any) => p.spec.nodeName === 'tap-node-3');
+    assert.deepEqual(left.map((p: any) => p.metadata.name), [], 'pods bound to the node are gone');
+    assert.ok(!(await listNetns(names(dir).netnsPrefix)).includes(names(dir).nodeNetns(3)), 'the node network is removed');
+    const missing = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'cluster', 'cli.ts'), 'remove-node', 'tap-node-9', '--dir', dir]).catch((err: Error) => err.message);
+    assert.match(missing, /node "tap-node-9" not found/);
+    assert.equal((await k(['delete', 'ds', '-n', 'dev', 'web-agent'])).code, 0);
+  });
+
+  test('down removes the cluster: network namespaces, mount points, cgroups', { timeout: 60_000 }, async () => {
+    const prefix = names(dir).netnsPrefix;
+    assert.ok((await listNetns(prefix)).length >= 3);
+    await down({ dir });
+    assert.deepEqual(await listNetns(prefix), []);
+    assert.ok(!existsSync('/etc/creds'), 'mount points the kubelet created are removed');
+    for (const root of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup']) {
+      if (existsSync(root)) assert.deepEqual(readdirSync(root).filter((d) => d.startsWith(prefix)), []);
+    }
   });
 }

@@ -22,6 +22,20 @@ export function kubectl(kubeconfig: string, args: string[], opts: { context?: st
   });
 }
 
+/** kubectl bound to a cluster the caller brings up later (`kubeconfig()` is read per call), and its `-o json` form. */
+export function kubectlFor(kubeconfig: () => string): {
+  k: (args: string[], opts?: { context?: string; input?: string }) => Promise<KubectlResult>;
+  json: (args: string[]) => Promise<any>;
+} {
+  const k = (args: string[], opts: { context?: string; input?: string } = {}) => kubectl(kubeconfig(), args, opts);
+  const json = async (args: string[]) => {
+    const r = await k([...args, '-o', 'json']);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} -o json failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+  return { k, json };
+}
+
 /** Polls until fn returns a value (not undefined) or the timeout passes; then throws with the last observation. */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;

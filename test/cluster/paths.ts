@@ -27,6 +27,8 @@ export interface ClusterNames {
   relaySocket: string;
   /** the API server's second listener, for in-cluster clients (relay.ts forwards to it) */
   apiSocket: string;
+  /** the daemon's control socket (add-node, remove-node) */
+  controlSocket: string;
   kubeconfig: string;
   statePath: string;
   pkiDir: string;
@@ -49,6 +51,7 @@ export function names(dir: string): ClusterNames {
     podNetns: (uid) => `${netnsPrefix}p${uid.replace(/-/g, '').slice(0, 10)}`,
     relaySocket: join(dir, 'relay.sock'),
     apiSocket: join(dir, 'apiserver.sock'),
+    controlSocket: join(dir, 'control.sock'),
     kubeconfig: join(dir, 'kubeconfig'),
     statePath: join(dir, 'state.json'),
     pkiDir: join(dir, 'pki'),

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listNetns, deleteNetns } from './net/plumbing.js';
 import { removeMountPoints } from './controllers/mountns.js';
+import { removeCgroups } from './controllers/cgroups.js';
 
 export interface ClusterState {
   pid: number;
@@ -50,6 +51,7 @@ export async function teardown(state: Pick<ClusterState, 'netnsPrefix' | 'pids'>
   all.sort((a, b) => order(a) - order(b));
   for (let i = 0; i < all.length; i += 8) await Promise.all(all.slice(i, i + 8).map((ns) => deleteNetns(ns)));
   if (mountPointsFile) removeMountPoints(mountPointsFile);
+  removeCgroups(state.netnsPrefix);
   if (existsSync('/etc/netns')) {
     for (const d of readdirSync('/etc/netns')) if (d.startsWith(state.netnsPrefix)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@ import { errors } from './status.js';
 import type { KubeObject, Store } from './store.js';
 import { findResource, type ResourceType } from './resources.js';
 import { randomUUID } from 'node:crypto';
+import { isQuantity, parseQuantity } from '../controllers/quantity.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -49,9 +50,35 @@ function defaultPodSpec(spec: any): void {
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
+    // a limit without a request requests the limit
+    for (const [r, v] of Object.entries(c.resources.limits ?? {})) {
+      if (c.resources.requests?.[r] === undefined) c.resources.requests = { ...(c.resources.requests ?? {}), [r]: v };
+    }
     for (const p of c.ports ?? []) p.protocol ??= 'TCP';
   }
   spec.tolerations ??= [];
+}
+
+function validateResources(spec: any, causes: Cause[]): void {
+  (spec.containers ?? []).forEach((c: any, i: number) => {
+    for (const [r, v] of Object.entries(c.resources?.requests ?? {})) {
+      const limit = c.resources?.limits?.[r];
+      if (!isQuantity(v)) causes.push({ field: `spec.containers[${i}].resources.requests[${r}]`, message: `Invalid value: "${v}": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'` });
+      else if (limit !== undefined && parseQuantity(v as string) > parseQuantity(limit as string)) {
+        causes.push({ field: `spec.containers[${i}].resources.requests`, message: `Invalid value: "${v}": must be less than or equal to ${r} limit of ${limit}` });
+      }
+    }
+  });
+}
+
+/** The pod's QoS class: Guaranteed (every container limits = requests for cpu and memory), BestEffort (none set), else Burstable. */
+function qosClass(spec: any): string {
+  const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+  const any = containers.some((c) => Object.keys(c.resources?.requests ?? {}).length || Object.keys(c.resources?.limits ?? {}).length);
+  if (!any) return 'BestEffort';
+  const guaranteed = containers.every((c) => ['cpu', 'memory'].every((r) => c.resources?.limits?.[r] !== undefined
+    && parseQuantity(String(c.resources.limits[r])) === parseQuantity(String(c.resources?.requests?.[r] ?? c.resources.limits[r]))));
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 function selectorMatchesTemplate(o: KubeObject, causes: Cause[]): void {
@@ -97,7 +124,8 @@ export function admit(store: Store, r: ResourceType, o: KubeObject, old?: KubeOb
         causes.push({ field: 'spec.restartPolicy', message: `Unsupported value: "${o.spec.restartPolicy}": supported values: "Always", "OnFailure", "Never"`, reason: 'FieldValueNotSupported' });
       }
       defaultPodSpec(o.spec);
-      if (!old) o.status = { phase: 'Pending', qosClass: 'BestEffort' };
+      validateResources(o.spec, causes);
+      if (!old) o.status = { phase: 'Pending', qosClass: qosClass(o.spec) };
       if (old && JSON.stringify(old.spec?.containers?.map((c: any) => c.name)) !== JSON.stringify(o.spec.containers?.map((c: any) => c.name))) {
         causes.push({ field: 'spec', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`', reason: 'FieldValueForbidden' });
       }

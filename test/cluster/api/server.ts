@@ -17,7 +17,9 @@ import { admit, checkNamespace } from './admission.js';
 import { openapiDocument, openapiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import { TokenIssuer, admitServiceAccount } from './serviceaccounts.js';
-import { rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
+import { admitPodSecurity, existingPodWarnings, labelErrors, podTemplateOf } from './podsecurity.js';
+import { randomSuffix } from '../controllers/util.js';
 
 export const KUBE_VERSION = { major: '1', minor: '30', gitVersion: 'v1.30.0-tap', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2024-04-17T00:00:00Z', goVersion: 'go1.22.2', compiler: 'gc', platform: 'linux/amd64' };
 
@@ -40,6 +42,8 @@ export interface ServerOptions {
   tls: { ca: string; cert: string; key: string };
   tokens: Record<string, UserInfo>;
   hooks: ServerHooks;
+  /** where audit events with Pod Security audit annotations are appended (JSON lines) */
+  auditLog?: string;
 }
 
 interface Route {
@@ -202,7 +206,7 @@ export class ApiServer {
       const token = auth.slice(7).trim();
       const user = this.opts.tokens[token] ?? this.tokenIssuer.authenticate(token);
       if (!user) throw errors.unauthorized();
-      return { name: user.name, groups: [...user.groups, 'system:authenticated'] };
+      return { ...user, groups: [...user.groups, 'system:authenticated'] };
     }
     const sock = req.socket as TLSSocket;
     if (sock.authorized) {
@@ -293,15 +297,19 @@ export class ApiServer {
       case 'create': {
         const body = parseObject(await readBody(req), req.headers['content-type'] ?? '');
         if (route.subresource === 'token') return send(res, 201, this.tokenRequest(route.namespace!, route.name!, body));
-        return send(res, 201, this.create(r, route.namespace, body, dryRun));
+        const warnings: string[] = [];
+        const created = this.create(r, route.namespace, body, dryRun, warnings, user);
+        return send(res, 201, created, warnings);
       }
       case 'update': {
         const body = parseObject(await readBody(req), req.headers['content-type'] ?? '');
         if (route.subresource === 'scale') return send(res, 200, this.setScale(r, route.namespace, route.name!, body?.spec?.replicas));
-        return send(res, 200, this.replace(r, route.namespace, route.name!, body, route.subresource, dryRun));
+        const warnings: string[] = [];
+        const replaced = this.replace(r, route.namespace, route.name!, body, route.subresource, dryRun, warnings, user);
+        return send(res, 200, replaced, warnings);
       }
       case 'patch':
-        return this.patch(req, res, route, dryRun);
+        return this.patch(req, res, route, dryRun, user);
       case 'delete': {
         const text = await readBody(req);
         const opts = text ? parseObject(text, 'application/json') : {};
@@ -363,13 +371,16 @@ export class ApiServer {
     return body as KubeObject;
   }
 
-  create(r: ResourceType, ns: string | undefined, body: any, dryRun = false): KubeObject {
+  /** `warnings` collects admission warnings (sent as Warning headers); `user` is for the audit log. */
+  create(r: ResourceType, ns: string | undefined, body: any, dryRun = false, warnings: string[] = [], user?: UserInfo): KubeObject {
     const obj = this.checkBody(r, ns, body);
     for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generation']) delete obj.metadata[k];
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
+    const displayName = obj.metadata.name || obj.metadata.generateName || '';
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();
     admit(this.store, r, obj);
     checkNamespace(this.store, r, obj.metadata.namespace, obj.metadata.name);
     if (r.kind === 'Pod') admitServiceAccount(this.store, obj);
+    this.admitPodSecurity(r, obj, displayName, undefined, 'create', warnings, user);
     if (dryRun) {
       if (this.store.get(r, obj.metadata.namespace, obj.metadata.name)) throw errors.alreadyExists(r.plural, r.group, obj.metadata.name);
       return obj;
@@ -377,18 +388,52 @@ export class ApiServer {
     return this.store.create(r, obj);
   }
 
-  replace(r: ResourceType, ns: string | undefined, name: string, body: any, subresource?: string, dryRun = false): KubeObject {
+  replace(r: ResourceType, ns: string | undefined, name: string, body: any, subresource?: string, dryRun = false, warnings: string[] = [], user?: UserInfo): KubeObject {
     const obj = this.checkBody(r, ns, body);
     if (obj.metadata.name !== name) throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     const old = this.store.mustGet(r, ns, name);
-    if (subresource !== 'status') admit(this.store, r, obj, old);
+    if (subresource !== 'status') {
+      admit(this.store, r, obj, old);
+      this.admitPodSecurity(r, obj, name, old, 'update', warnings, user);
+    }
     if (dryRun) return obj;
     const updated = this.store.update(r, obj, subresource);
     this.finishDeletionIfReady(r, updated);
     return updated;
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, route: Route, dryRun: boolean): Promise<void> {
+  /**
+   * The PodSecurity plugin: pods are enforced, workload templates warned about and audited,
+   * namespace labels validated (and an enforce change checked against the pods already there).
+   */
+  private admitPodSecurity(r: ResourceType, obj: KubeObject, displayName: string, old: KubeObject | undefined, verb: string, warnings: string[], user?: UserInfo): void {
+    if (r.kind === 'Namespace') {
+      const causes = labelErrors(obj.metadata.labels);
+      if (causes.length) throw errors.invalid('Namespace', '', obj.metadata.name, causes);
+      if (old) warnings.push(...existingPodWarnings(obj.metadata.name, old.metadata.labels, obj.metadata.labels, this.store.list(findResource('', 'v1', 'pods')!, obj.metadata.name)));
+      return;
+    }
+    const isPod = r.kind === 'Pod';
+    if (isPod && old) return; // pod updates cannot change what Pod Security looks at
+    const target = isPod ? { spec: obj.spec, meta: obj.metadata } : podTemplateOf(r.kind, obj);
+    if (!target) return;
+    if (old && JSON.stringify(podTemplateOf(r.kind, old)) === JSON.stringify(target)) return;
+    const nsLabels = this.store.get(findResource('', 'v1', 'namespaces')!, undefined, obj.metadata.namespace)?.metadata.labels;
+    const verdict = admitPodSecurity(nsLabels, r.plural, displayName, target.spec, target.meta, isPod);
+    warnings.push(...verdict.warnings);
+    if (verdict.audit && this.opts.auditLog) {
+      const event = {
+        kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', stage: 'ResponseComplete', verb,
+        user: user ? { username: user.name, groups: user.groups } : { username: 'system:kube-controller-manager' },
+        objectRef: { resource: r.plural, namespace: obj.metadata.namespace, name: obj.metadata.name, apiGroup: r.group, apiVersion: r.version },
+        annotations: { 'pod-security.kubernetes.io/audit-violations': verdict.audit },
+        requestReceivedTimestamp: new Date().toISOString(),
+      };
+      appendFileSync(this.opts.auditLog, JSON.stringify(event) + '\n');
+    }
+  }
+
+  private async patch(req: IncomingMessage, res: ServerResponse, route: Route, dryRun: boolean, user: UserInfo): Promise<void> {
     const { r } = route;
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     const text = await readBody(req);
@@ -402,7 +447,9 @@ export class ApiServer {
     }
     if (!current) {
       if (type === 'application/apply-patch+yaml') {
-        return send(res, 201, this.create(r, route.namespace, patchBody, dryRun));
+        const warnings: string[] = [];
+        const created = this.create(r, route.namespace, patchBody, dryRun, warnings, user);
+        return send(res, 201, created, warnings);
       }
       throw errors.notFound(r.plural, r.group, route.name!);
     }
@@ -415,7 +462,9 @@ export class ApiServer {
       default: throw errors.unsupportedMedia(type);
     }
     next.metadata = { ...next.metadata, resourceVersion: patchBody?.metadata?.resourceVersion ?? current.metadata.resourceVersion };
-    return send(res, 200, this.replace(r, route.namespace, route.name!, next, route.subresource, dryRun));
+    const warnings: string[] = [];
+    const replaced = this.replace(r, route.namespace, route.name!, next, route.subresource, dryRun, warnings, user);
+    return send(res, 200, replaced, warnings);
   }
 
   /** POST serviceaccounts/NAME/token (`kubectl create token`). */
@@ -574,6 +623,10 @@ export class ApiServer {
   private async review(req: IncomingMessage, res: ServerResponse, user: UserInfo, r: ResourceType): Promise<void> {
     if (req.method !== 'POST') throw errors.methodNotAllowed();
     const body = parseObject(await readBody(req), req.headers['content-type'] ?? '');
+    if (r.kind === 'SelfSubjectReview') {
+      // `kubectl auth whoami`: who the server takes the caller for
+      return send(res, 201, { kind: r.kind, apiVersion: groupVersion(r), metadata: { creationTimestamp: null }, status: { userInfo: { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } });
+    }
     if (r.kind === 'SelfSubjectAccessReview') {
       const ra = body?.spec?.resourceAttributes;
       const na = body?.spec?.nonResourceAttributes;

@@ -110,7 +110,10 @@ export class TokenIssuer {
       const pod = this.store.get(pods, k.namespace, k.pod.name);
       if (!pod || pod.metadata.uid !== k.pod.uid || pod.metadata.deletionTimestamp) return undefined;
     }
-    return { name: claims.sub, groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`] };
+    const extra: Record<string, string[]> = { 'authentication.kubernetes.io/credential-id': [`JTI=${claims.jti}`] };
+    if (k.node) Object.assign(extra, { 'authentication.kubernetes.io/node-name': [k.node.name], 'authentication.kubernetes.io/node-uid': [k.node.uid] });
+    if (k.pod) Object.assign(extra, { 'authentication.kubernetes.io/pod-name': [k.pod.name], 'authentication.kubernetes.io/pod-uid': [k.pod.uid] });
+    return { name: claims.sub, uid: sa.metadata.uid, groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`], extra };
   }
 }
 

@@ -49,14 +49,28 @@ export function ownedBy(o: KubeObject, owner: KubeObject): boolean {
 /** Events are capped: the oldest go first, as a real cluster's events expire. */
 const EVENT_LIMIT = 1000;
 
+/**
+ * The event recorder. Like client-go's EventCorrelator, a repeat of the same event (object,
+ * type, reason, message, source) updates the first one's count and lastTimestamp instead of
+ * adding another, which `kubectl describe` shows as "(x3 over 10s)".
+ */
 export function makeEventRecorder(store: Store): Ctx['event'] {
   let seq = 0;
   const names: string[] = [];
+  const seen = new Map<string, string>();
   return (obj, type, reason, message, source = 'kubelet') => {
     const ns = obj.metadata.namespace ?? 'default';
     if (!store.get(kinds.Namespace, undefined, ns)) return;
-    const name = `${obj.metadata.name}.${(Date.now() * 1000 + (seq++ % 1000)).toString(16)}`;
     const ts = now();
+    const key = JSON.stringify([ns, obj.kind, obj.metadata.name, obj.metadata.uid, type, reason, message, source]);
+    const existing = seen.get(key);
+    if (existing && store.mutate(kinds.Event, ns, existing, (e) => {
+      e.count = (e.count ?? 1) + 1;
+      e.lastTimestamp = ts;
+    })) return;
+    const name = `${obj.metadata.name}.${(Date.now() * 1000 + (seq++ % 1000)).toString(16)}`;
+    seen.set(key, name);
+    if (seen.size > EVENT_LIMIT * 2) seen.delete(seen.keys().next().value!);
     try {
       store.create(kinds.Event, {
         apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: ns },

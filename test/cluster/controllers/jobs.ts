@@ -9,7 +9,7 @@
 // The back-off starts at 1 s and doubles to 10 s (the real one: 10 s to 6 min), for quick tests.
 import type { KubeObject } from '../api/store.js';
 import { kinds, now, ownedBy, ownerRef, type Controller, type Ctx } from './context.js';
-import { podReady, randomSuffix, setCondition } from './util.js';
+import { podReady, setCondition } from './util.js';
 
 const SOURCE = 'job-controller';
 const BACKOFF_BASE_MS = 1000;
@@ -33,12 +33,11 @@ function deletePods(ctx: Ctx, job: KubeObject, pods: KubeObject[]): void {
 
 function createPod(ctx: Ctx, job: KubeObject): void {
   const t = job.spec.template ?? {};
-  const name = `${job.metadata.name}-${randomSuffix()}`;
   try {
-    ctx.api.create(kinds.Pod, job.metadata.namespace, {
+    const { metadata: { name } } = ctx.api.create(kinds.Pod, job.metadata.namespace, {
       apiVersion: 'v1', kind: 'Pod',
       metadata: {
-        name, namespace: job.metadata.namespace, labels: { ...(t.metadata?.labels ?? {}) },
+        generateName: `${job.metadata.name}-`, namespace: job.metadata.namespace, labels: { ...(t.metadata?.labels ?? {}) },
         ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}), ownerReferences: [ownerRef(job)],
       },
       spec: structuredClone(t.spec ?? {}),

@@ -1,10 +1,13 @@
 // The kubelet for every node: turns each pod bound to a node into a pod network namespace
 // (net/plumbing.ts, the CNI step) and real processes (images.ts maps images to commands),
-// restarts exited containers per restartPolicy with back-off, runs readiness probes, reports
-// pod status, and on deletion stops the processes (SIGTERM, then SIGKILL after the grace
-// period) and removes the sandbox before the pod object goes away.
+// sets up the pod's volumes first (volumes.ts; mounted per container by mountns.ts), puts a
+// container with a memory limit in its own memory cgroup (cgroups.ts), restarts exited
+// containers per restartPolicy with back-off, reports image pull failures, runs readiness
+// probes, reports pod status (OOMKilled included), and on deletion stops the processes
+// (SIGTERM, then SIGKILL after the grace period) and removes the sandbox before the pod
+// object goes away.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -19,6 +22,8 @@ import type { ClusterNames } from '../paths.js';
 import { materializeVolumes, VolumeError, type Mount, type VolumeContext } from './volumes.js';
 import { prepareMountPoints, withMounts } from './mountns.js';
 import { fieldValue, resourceFieldValue, type PodRuntime } from './downward.js';
+import { createMemoryCgroup, type MemoryCgroup } from './cgroups.js';
+import { parseQuantity } from './quantity.js';
 
 export interface NodeInfo {
   name: string;
@@ -38,6 +43,10 @@ interface ContainerRt {
   lastProbe: number;
   restartTimer?: NodeJS.Timeout;
   log?: LogFile;
+  /** image pulls failed in a row (the image back-off) */
+  pullFailures?: number;
+  /** the memory cgroup enforcing limits.memory, if any */
+  cgroup?: MemoryCgroup;
 }
 
 interface PodRt {
@@ -54,12 +63,18 @@ interface PodRt {
   startTime: string;
   /** each container's volume mounts, set up before any container starts */
   mounts: Map<string, Mount[]>;
+  /** files the kubelet itself mounts into every container (a hostNetwork pod's resolv.conf) */
+  etcMounts: Mount[];
   mountRetry?: NodeJS.Timeout;
+  /** projected tokens, reused until 80% of their lifetime (the kubelet's token manager) */
+  tokens: Map<string, { token: string; refreshAt: number }>;
+  lastVolumeSync: number;
 }
 
 /** Bound per container log: past this the file is rotated to `.1` and restarted. */
 const LOG_LIMIT = 4 << 20;
 const MAX_BACKOFF_MS = 10_000;
+const VOLUME_SYNC_MS = 2000;
 
 class LogFile {
   private stream: WriteStream;
@@ -128,6 +143,7 @@ export class Kubelet implements Controller {
       if (!objects.has(rt.uid) && rt.phase !== 'stopping') void this.stop(rt);
       else if (rt.phase === 'running') {
         this.probe(rt);
+        void this.syncVolumes(rt);
         this.writeStatus(rt);
       }
     }
@@ -165,7 +181,7 @@ export class Kubelet implements Controller {
       uid, namespace: pod.metadata.namespace, name: pod.metadata.name, node, hostNetwork,
       netns: hostNetwork ? node.netns : this.names.podNetns(uid),
       ip: hostNetwork ? node.ip : this.allocateIp(node),
-      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(),
+      dir: join(this.names.podsDir, uid), phase: 'starting', startTime: now(), mounts: new Map(), etcMounts: [], tokens: new Map(), lastVolumeSync: Date.now(),
       containers: (pod.spec.containers ?? []).map((c: any) => ({ name: c.name, spec: c, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, ready: false, lastProbe: 0 })),
     };
     this.pods.set(uid, rt);
@@ -176,6 +192,11 @@ export class Kubelet implements Controller {
         const search = `${rt.namespace}.svc.cluster.local svc.cluster.local cluster.local`;
         if (pod.spec.dnsPolicy !== 'Default') writeNetnsEtc(rt.netns, 'resolv.conf', `search ${search}\nnameserver 10.96.0.10\noptions ndots:5\n`);
         writeNetnsEtc(rt.netns, 'hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n${rt.ip}\t${rt.name}\n`);
+      } else if (pod.spec.dnsPolicy === 'ClusterFirstWithHostNet') {
+        // the node's netns is shared, so the pod's own resolv.conf is a bind mount, as the kubelet's is
+        const resolv = join(rt.dir, 'resolv.conf');
+        writeFileSync(resolv, `search ${rt.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n`);
+        rt.etcMounts.push({ source: resolv, target: '/etc/resolv.conf', readOnly: false });
       }
     } catch (err) {
       this.ctx.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
@@ -198,10 +219,38 @@ export class Kubelet implements Controller {
     const node = this.ctx.store.get(kinds.Node, undefined, rt.node.name);
     return {
       store: this.ctx.store, podDir: rt.dir, runtime: this.runtimeOf(rt), allocatable: node?.status?.allocatable ?? {},
-      serviceAccountToken: (pod, audience, expirationSeconds) => this.ctx.api.tokenIssuer.issue(rt.namespace, pod.spec.serviceAccountName ?? 'default', {
-        audiences: audience ? [audience] : undefined, expirationSeconds, boundObjectRef: { kind: 'Pod', name: rt.name, uid: rt.uid },
-      }, node ? { name: node.metadata.name, uid: node.metadata.uid } : undefined).token,
+      serviceAccountToken: (pod, audience, expirationSeconds) => {
+        const key = `${audience ?? ''}/${expirationSeconds}`;
+        const cached = rt.tokens.get(key);
+        if (cached && Date.now() < cached.refreshAt) return cached.token;
+        const { token } = this.ctx.api.tokenIssuer.issue(rt.namespace, pod.spec.serviceAccountName ?? 'default', {
+          audiences: audience ? [audience] : undefined, expirationSeconds, boundObjectRef: { kind: 'Pod', name: rt.name, uid: rt.uid },
+        }, node ? { name: node.metadata.name, uid: node.metadata.uid } : undefined);
+        rt.tokens.set(key, { token, refreshAt: Date.now() + expirationSeconds * 800 });
+        return token;
+      },
     };
+  }
+
+  /**
+   * The volume manager's periodic sync: Secret, ConfigMap, downward API and projected volumes
+   * are rewritten when their sources changed (atomically, through `..data`), every 2 s here
+   * (a real kubelet: its sync period plus the object cache's TTL, about a minute). subPath
+   * mounts keep what they had, as on a real node.
+   */
+  private async syncVolumes(rt: PodRt): Promise<void> {
+    if (Date.now() - rt.lastVolumeSync < VOLUME_SYNC_MS || rt.mounts.size === 0) return;
+    rt.lastVolumeSync = Date.now();
+    const pod = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name);
+    if (!pod) return;
+    for (const c of rt.containers) {
+      try {
+        await materializeVolumes(pod, c.spec, this.volumeContext(rt));
+      } catch (err) {
+        if (!(err instanceof VolumeError)) throw err;
+        this.ctx.event(pod, 'Warning', 'FailedMount', err.message); // the source went away: the old content stays
+      }
+    }
   }
 
   /** The volume manager's step: every container's mounts, then the containers; FailedMount retries every 2 s. */
@@ -209,7 +258,7 @@ export class Kubelet implements Controller {
     const pod = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name);
     if (!pod || rt.phase !== 'running') return;
     try {
-      for (const c of rt.containers) rt.mounts.set(c.name, await materializeVolumes(pod, c.spec, this.volumeContext(rt)));
+      for (const c of rt.containers) rt.mounts.set(c.name, [...rt.etcMounts, ...await materializeVolumes(pod, c.spec, this.volumeContext(rt))]);
     } catch (err) {
       if (!(err instanceof VolumeError)) throw err;
       this.ctx.event(pod, 'Warning', 'FailedMount', err.message);
@@ -268,10 +317,10 @@ export class Kubelet implements Controller {
     if (!pod || rt.phase !== 'running') return;
     const image = resolveImage(c.spec.image, { stateDir: this.names.dir });
     if (!image) {
-      c.state = { waiting: { reason: 'ErrImagePull', message: `image ${c.spec.image} is not mapped in test/cluster/images.ts` } };
-      this.ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.spec.image}": not in the cluster's image mapping`);
+      this.pullFailed(rt, c, pod);
       return;
     }
+    c.pullFailures = 0;
     const dir = join(rt.dir, c.name);
     mkdirSync(dir, { recursive: true });
     image.prepare?.(dir);
@@ -294,7 +343,14 @@ export class Kubelet implements Controller {
     // volumes: bind mounts in the container's own mount namespace (mountns.ts)
     const mounts = rt.mounts.get(c.name) ?? [];
     prepareMountPoints(mounts, this.names.mountPointsFile);
-    const proc = spawn('ip', ['netns', 'exec', rt.netns, ...withMounts(mounts, argv)], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // limits.memory: the process joins its own memory cgroup before it execs (cgroups.ts)
+    const memoryLimit = c.spec.resources?.limits?.memory;
+    c.cgroup?.remove();
+    c.cgroup = memoryLimit ? createMemoryCgroup(`${this.names.netnsPrefix}${rt.uid.slice(0, 8)}-${c.name}`, parseQuantity(String(memoryLimit))) : undefined;
+    // (joined before `ip netns exec`, whose fresh /sys has no cgroup mounts)
+    const inPod = ['ip', 'netns', 'exec', rt.netns, ...withMounts(mounts, argv)];
+    const command = c.cgroup ? ['sh', '-c', 'echo $$ > "$0" && exec "$@"', c.cgroup.procsFile, ...inPod] : inPod;
+    const proc = spawn(command[0]!, command.slice(1), { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     c.proc = proc;
     const startedAt = now();
     c.state = { running: { startedAt } };
@@ -312,7 +368,9 @@ export class Kubelet implements Controller {
       c.proc = undefined;
       c.ready = false;
       const exitCode = code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 1) : 1);
-      c.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: `tap://${proc.pid}` } };
+      const oomKilled = !!c.cgroup?.oomKilled();
+      const reason = oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
+      c.state = { terminated: { exitCode: oomKilled ? 137 : exitCode, reason, startedAt, finishedAt: now(), containerID: `tap://${proc.pid}` } };
       if (rt.phase !== 'running') return;
       const policy = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name)?.spec?.restartPolicy ?? 'Always';
       if (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0)) {
@@ -332,6 +390,34 @@ export class Kubelet implements Controller {
       this.writeStatus(rt);
       this.poke();
     });
+  }
+
+  /**
+   * An image the cluster cannot resolve, reported as the kubelet does: Pulling, Failed and
+   * ErrImagePull, then ImagePullBackOff until the next attempt (1 s doubling to 10 s here;
+   * 10 s to 5 min in a real kubelet).
+   */
+  private pullFailed(rt: PodRt, c: ContainerRt, pod: KubeObject): void {
+    const image = c.spec.image;
+    const why = `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": not found in the simulated cluster's image mapping (test/cluster/images.ts)`;
+    this.ctx.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+    this.ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${why}`);
+    this.ctx.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+    c.state = { waiting: { reason: 'ErrImagePull', message: why } };
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (c.pullFailures ?? 0));
+    c.pullFailures = (c.pullFailures ?? 0) + 1;
+    c.restartTimer = setTimeout(() => {
+      if (rt.phase !== 'running') return;
+      const p = this.ctx.store.get(kinds.Pod, rt.namespace, rt.name) ?? pod;
+      c.state = { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ErrImagePull: ${why}` } };
+      this.ctx.event(p, 'Normal', 'BackOff', `Back-off pulling image "${image}"`);
+      this.ctx.event(p, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+      this.writeStatus(rt);
+      c.restartTimer = setTimeout(() => {
+        this.launch(rt, c);
+        this.writeStatus(rt);
+      }, delay);
+    }, 1000);
   }
 
   private probe(rt: PodRt): void {
@@ -425,6 +511,7 @@ export class Kubelet implements Controller {
         clearTimeout(timer);
         kill('SIGKILL'); // children left in the group
         c.log?.close();
+        setTimeout(() => c.cgroup?.remove(), 100); // once the killed children are gone
         resolve();
       });
       kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');

@@ -48,16 +48,20 @@ export function renderServiceRules(ctx: Ctx, previousChains: Set<string>): { tex
   return { text: lines.join('\n'), chains };
 }
 
+/** One kube-proxy per node: each node's rules are rewritten when they differ from what it last got (a joining node gets them at once). */
 export function kubeProxy(ctx: Ctx, nodes: NodeInfo[]): Controller {
-  let last = '';
+  const applied = new Map<string, string>();
   let chains = new Set<string>();
   return {
     name: 'kube-proxy',
     async reconcile() {
       const { text, chains: next } = renderServiceRules(ctx, chains);
-      if (text === last) return;
-      await Promise.all(nodes.map((n) => applyServiceRules(n.netns, text)));
-      last = text;
+      const stale = nodes.filter((n) => applied.get(n.netns) !== text);
+      await Promise.all(stale.map(async (n) => {
+        await applyServiceRules(n.netns, text);
+        applied.set(n.netns, text);
+      }));
+      for (const netns of applied.keys()) if (!nodes.some((n) => n.netns === netns)) applied.delete(netns);
       chains = next;
     },
   };

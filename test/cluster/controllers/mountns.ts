@@ -7,9 +7,11 @@
 // would create it inside the image's root; here the container shares the host's root, so
 // the missing folders (or the empty file, for a file source) are created on the host,
 // written down in the cluster's `mountpoints` file, and removed by `down`, unless some
-// process (another cluster's container) still has something mounted there.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// process (another cluster's container) still has something mounted there: those are handed
+// to a list shared by every cluster on the machine (/run/kubectl-tap-cluster/mountpoints),
+// which each later `down` tries again, so the last cluster to leave removes them.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Mount } from './volumes.js';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -21,6 +23,9 @@ export function withMounts(mounts: Mount[], argv: string[]): string[] {
   const ordered = [...mounts].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
   const lines = ['set -e'];
   for (const m of ordered) {
+    // a target inside an earlier volume is created there (as runc does), not on the host
+    const make = statSync(m.source).isDirectory() ? 'mkdir -p --' : 'touch --';
+    lines.push(`[ -e ${quote(m.target)} ] || ${make} ${quote(m.target)}`);
     lines.push(`mount --rbind -- ${quote(m.source)} ${quote(m.target)}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro -- ${quote(m.target)}`);
   }
@@ -68,19 +73,37 @@ function mountedEverywhere(): Set<string> {
   return points;
 }
 
-/** Removes the mount points this cluster created (deepest first), keeping any still in use. */
+const SHARED_DIR = '/run/kubectl-tap-cluster';
+const SHARED_LIST = join(SHARED_DIR, 'mountpoints');
+
+const readList = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+/**
+ * Removes the mount points this cluster created, and those other clusters left in use
+ * (deepest first, only empty ones); what is still in use now is handed to the shared list.
+ */
 export function removeMountPoints(registry: string): void {
-  if (!existsSync(registry)) return;
-  const paths = [...new Set(readFileSync(registry, 'utf8').split('\n').filter(Boolean))].sort((a, b) => b.length - a.length);
+  const paths = [...new Set([...readList(registry), ...readList(SHARED_LIST)])].sort((a, b) => b.length - a.length);
+  if (paths.length === 0) return;
   const inUse = mountedEverywhere();
+  const kept: string[] = [];
   for (const p of paths) {
-    if (inUse.has(p) || !existsSync(p)) continue;
+    if (!existsSync(p)) continue;
+    // a parent of a kept mount point is kept too (it is not empty)
+    if (inUse.has(p) || kept.some((k) => k.startsWith(`${p}/`))) {
+      kept.push(p);
+      continue;
+    }
     try {
       if (statSync(p).isDirectory()) rmdirSync(p); // only when empty
       else if (statSync(p).size === 0) rmSync(p);
     } catch {
-      // not empty (someone else's files): leave it
+      // not empty (someone else's files): not ours to remove
     }
   }
+  mkdirSync(SHARED_DIR, { recursive: true });
+  const tmp = `${SHARED_LIST}.${process.pid}`;
+  writeFileSync(tmp, kept.map((p) => `${p}\n`).join(''));
+  renameSync(tmp, SHARED_LIST);
   rmSync(registry, { force: true });
 }

@@ -3,7 +3,7 @@
 // controllers produce. Rollouts replace the old ReplicaSet at once (Recreate-like).
 import type { KubeObject } from '../api/store.js';
 import { kinds, ownedBy, ownerRef, type Controller, type Ctx } from './context.js';
-import { isActive, nodeFits, podReady, randomSuffix, safeHash, setCondition } from './util.js';
+import { isActive, nodeFits, podReady, safeHash, setCondition } from './util.js';
 
 function podFromTemplate(owner: KubeObject, extraLabels: Record<string, string>, specPatch: Record<string, unknown> = {}): KubeObject {
   const t = owner.spec.template ?? {};
@@ -19,14 +19,23 @@ function podFromTemplate(owner: KubeObject, extraLabels: Record<string, string>,
   };
 }
 
+/** After a refused create, an owner waits before trying again (1 s doubling to 10 s), as the controllers' rate-limited queues do. */
+const createBackoff = new Map<string, { until: number; delay: number }>();
+
 function createPod(ctx: Ctx, owner: KubeObject, pod: KubeObject): void {
-  pod.metadata.name = `${owner.metadata.name}-${randomSuffix()}`;
-  delete pod.metadata.generateName;
+  const source = owner.kind === 'DaemonSet' ? 'daemonset-controller' : 'replicaset-controller';
+  const uid = owner.metadata.uid as string;
+  const backoff = createBackoff.get(uid);
+  if (backoff && Date.now() < backoff.until) return;
   try {
+    // generateName: the server names the pod, and an admission refusal names the prefix ("web-")
     const created = ctx.api.create(kinds.Pod, owner.metadata.namespace, pod);
-    ctx.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, owner.kind === 'DaemonSet' ? 'daemonset-controller' : 'replicaset-controller');
+    createBackoff.delete(uid);
+    ctx.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, source);
   } catch (err) {
-    ctx.event(owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`, 'replicaset-controller');
+    const delay = Math.min(10_000, (backoff?.delay ?? 500) * 2);
+    createBackoff.set(uid, { until: Date.now() + delay, delay });
+    ctx.event(owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`, source);
   }
 }
 

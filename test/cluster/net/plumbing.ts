@@ -3,7 +3,7 @@
 //   fabric netns: a bridge joining the nodes (10.243.0.0/24, the "node network"), plus
 //                 routes to every node's pod range; the API server's relay runs here.
 //   node N netns: eth0 = 10.243.0.N on the bridge, IP forwarding, routes to other nodes'
-//                 pod ranges, kube-proxy's iptables chain, one veth per pod.
+//                 pod ranges, a default route to the fabric, kube-proxy's iptables chain, one veth per pod.
 //   pod netns:    eth0 = 10.244.N.x/32 with a default route through a link-local gateway
 //                 (169.254.1.1, answered by a static neighbour entry), like Calico's
 //                 routed model, so every pod-to-pod packet crosses the node's routing and
@@ -37,7 +37,8 @@ export async function createFabric(fabric: string): Promise<void> {
   await ip(['-n', fabric, 'link', 'set', 'tapbr0', 'up']);
 }
 
-export async function createNode(fabric: string, netns: string, i: number, total: number): Promise<void> {
+/** A node netns on the bridge; `peers` are the other nodes' indexes (routes to their pod ranges). */
+export async function createNode(fabric: string, netns: string, i: number, peers: number[]): Promise<void> {
   await ip(['netns', 'add', netns]);
   await ip(['-n', netns, 'link', 'set', 'lo', 'up']);
   await ip(['-n', fabric, 'link', 'add', `tap-n${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
@@ -45,7 +46,10 @@ export async function createNode(fabric: string, netns: string, i: number, total
   await ip(['-n', netns, 'addr', 'add', `${nodeIp(i)}/24`, 'dev', 'eth0']);
   await ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
   await sysctl(netns, 'net.ipv4.ip_forward', '1');
-  for (let j = 1; j <= total; j++) if (j !== i) await ip(['-n', netns, 'route', 'add', podCidr(j), 'via', nodeIp(j)]);
+  for (const j of peers) if (j !== i) await ip(['-n', netns, 'route', 'add', podCidr(j), 'via', nodeIp(j)]);
+  // a default gateway, as a real node has: a hostNetwork process's packet to a ClusterIP needs a
+  // route before kube-proxy's OUTPUT DNAT rewrites it (the fabric's bridge address)
+  await ip(['-n', netns, 'route', 'add', 'default', 'via', API_ADVERTISE_IP]);
   await ip(['-n', fabric, 'route', 'add', podCidr(i), 'via', nodeIp(i)]);
   await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'],
     '*nat\n:TAP-SERVICES - [0:0]\n-A PREROUTING -j TAP-SERVICES\n-A OUTPUT -j TAP-SERVICES\nCOMMIT\n');
