@@ -58,6 +58,7 @@ export interface SessionArgs {
   filter?: string;
   output: OutputMode;
   'service-map'?: string;
+  'pcap-out'?: string;
   limit?: number;
   duration?: string;
   'wait-for'?: string;
@@ -75,9 +76,10 @@ export function withSessionOptions<T>(y: Argv<T>): Argv<T & SessionArgs> {
       alias: 'o',
       choices: OUTPUT_MODES,
       default: 'ndjson' as OutputMode,
-      describe: 'ndjson: an entry a line; summary: a human line an entry; dot: only the service map, at the end',
+      describe: 'ndjson: an entry a line; summary: a human line an entry; at the end only: dot (the service map), har (HTTP calls), openapi (a document per service, one a line)',
     })
     .option('service-map', { type: 'string', describe: 'keep the service map in FILE: Graphviz DOT, or SVG when FILE ends in .svg' })
+    .option('pcap-out', { type: 'string', describe: 'also write the packets of the reported calls to FILE as pcapng (not redacted)' })
     .option('limit', { type: 'number', describe: 'stop after N entries that passed --filter' })
     .option('duration', { type: 'string', describe: 'end the session after this long (30s, 5m, 1h)' })
     .option('wait-for', { type: 'string', describe: 'JSONata: exit 0 as soon as an entry matches; exit 3 if none did by the end' })
@@ -85,16 +87,19 @@ export function withSessionOptions<T>(y: Argv<T>): Argv<T & SessionArgs> {
     .option('strict', { type: 'boolean', default: false, describe: 'exit 5 if the session lost data (gaps, drops)' })
     .option('summary-json', { type: 'string', describe: 'write the end-of-run summary as JSON to FILE' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no end-of-run summary on stderr' })
-    .group(['filter', 'output', 'service-map', 'quiet'], 'Output:')
+    .group(['filter', 'output', 'service-map', 'pcap-out', 'quiet'], 'Output:')
     .group(['limit', 'duration', 'wait-for', 'fail-on', 'strict', 'summary-json'], 'CI (exit codes below):') as unknown as Argv<T & SessionArgs>;
 }
 
-export function sessionSpec(args: SessionArgs, colour: boolean): SessionSpec {
+/** `source` names the interfaces of --pcap-out: the capture file, or the node. */
+export function sessionSpec(args: SessionArgs, colour: boolean, source?: string): SessionSpec {
   if (args.limit !== undefined && !(Number.isInteger(args.limit) && args.limit >= 1)) throw new UsageError(`--limit must be a positive integer, not "${args.limit}"`);
   return {
     filter: args.filter,
     output: args.output,
     serviceMap: args['service-map'],
+    pcapOut: args['pcap-out'],
+    pcapSource: source,
     limit: args.limit,
     durationMs: args.duration === undefined ? undefined : parseDuration(args.duration, '--duration'),
     waitFor: args['wait-for'],

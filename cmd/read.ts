@@ -22,7 +22,7 @@ export const readCommand: CommandModule<object, ReadArgs> = {
       const { runRead } = await import('./read-run.js');
       const code = await runRead({
         file: args.file === STDIN_ARG ? '-' : args.file,
-        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
+        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true, args.file === STDIN_ARG ? 'stdin' : args.file),
         maxBody: parseByteSize(args['max-body'], '--max-body'),
         maxMessages: args['max-messages'],
         memoryBudget: parseByteSize(args['memory-budget'], '--memory-budget'),

@@ -42,6 +42,11 @@ export class Engine {
    * and to take the pre-DNAT copy of a call out while remembering what the client dialled.
    */
   packetGate: ((packet: Packet) => boolean) | null = null;
+  /**
+   * Sees every decoded packet the gate let in, with its frame, before the engine does
+   * (--pcap-out keeps the packets of reported calls). The frame's bytes are valid only during the call.
+   */
+  packetObserver: ((packet: Packet, frame: Frame) => void) | null = null;
 
   constructor(
     readonly options: EngineOptions,
@@ -62,6 +67,7 @@ export class Engine {
     if (!packet) return;
     if (this.packetGate !== null && !this.packetGate(packet)) return;
     if (packet.tsMicros > this.lastTs) this.lastTs = packet.tsMicros;
+    if (this.packetObserver) this.packetObserver(packet, frame);
     if (packet.transport === 'tcp') this.tcp.push(packet);
     else this.udp.push(packet);
   }

@@ -43,6 +43,11 @@ export async function readCapture(
     pipeline.synchronous ? (entry) => void pipeline.offer(entry, lossesNow()) : (entry) => pending.push([entry, lossesNow()]),
   );
 
+  if (session.pcapOut) {
+    const pcap = session.pcapOut;
+    engine.packetObserver = (packet, frame) => pcap.observe(packet, frame);
+  }
+
   const drain = async (): Promise<void> => {
     while (pending.length > 0) {
       for (const [entry, losses] of pending.splice(0)) await pipeline.offer(entry, losses);

@@ -33,7 +33,11 @@ export class SessionConditions {
   private ended: SessionEnd | null = null;
   private reported = 0;
 
-  constructor(private readonly options: ConditionOptions) {}
+  /** `onEnd` hears the first end, whatever caused it: the source must stop reading. */
+  constructor(
+    private readonly options: ConditionOptions,
+    private readonly onEnd: (reason: SessionEnd) => void = () => {},
+  ) {}
 
   /** True once the session has nothing more to learn: stop reading, write the outputs. */
   get stopped(): boolean {
@@ -46,7 +50,9 @@ export class SessionConditions {
 
   /** The session ends for a reason outside the entries (--duration, a signal, end of input). */
   end(reason: SessionEnd): void {
-    this.ended ??= reason;
+    if (this.ended !== null) return;
+    this.ended = reason;
+    this.onEnd(reason);
   }
 
   /** --strict: called with the loss count as it stood when an entry (or the end) came. */
@@ -80,7 +86,7 @@ export class SessionConditions {
 
   /** The outcome once the session is over, with the losses counted at its end. */
   outcome(lossesAtEnd: number): SessionOutcome {
-    this.end('input');
+    this.ended ??= 'input'; // the source has already stopped: nobody to tell
     this.sawLosses(lossesAtEnd);
     if (this.decided) return this.decided;
     const reason = this.ended!;

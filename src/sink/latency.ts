@@ -36,6 +36,9 @@ export class LatencyHistogram {
   quantile(q: number): number | null {
     if (this.count === 0) return null;
     const rank = Math.max(1, Math.ceil(q * this.count));
+    // The extremes are kept exactly.
+    if (rank === 1) return this.min;
+    if (rank >= this.count) return this.max;
     let seen = 0;
     for (const index of [...this.buckets.keys()].sort((a, b) => a - b)) {
       seen += this.buckets.get(index)!;

@@ -18,7 +18,9 @@ export interface MapNode {
 export function nodeOf(e: Endpoint): MapNode {
   const ns = e.namespace;
   const inNs = (name: string) => (ns ? `${ns}/${name}` : name);
-  if (e.workload) return { key: `workload:${inNs(e.workload)}`, label: e.workload, kind: 'workload', namespace: ns };
+  // The resolver names workloads with their kind (`deployment/cart`): the kind stays in the
+  // key, the label is the name people call it by.
+  if (e.workload) return { key: `workload:${inNs(e.workload)}`, label: e.workload.slice(e.workload.indexOf('/') + 1), kind: 'workload', namespace: ns };
   if (e.kind === 'pod' && e.name) return { key: `pod:${inNs(e.name)}`, label: e.name, kind: 'pod', namespace: ns };
   if (e.kind === 'service' && e.name) return { key: `service:${inNs(e.name)}`, label: e.name, kind: 'service', namespace: ns };
   if (e.kind === 'node' && e.name) return { key: `node:${e.name}`, label: e.name, kind: 'node' };

@@ -34,18 +34,31 @@ export class EntryPipeline {
     return this.conditions.stopped;
   }
 
-  /** Entries offered after the session stopped are ignored: --limit means N, not N and a few. */
+  /**
+   * Entries offered after the session stopped are ignored: --limit means N, not N and a few.
+   * Asynchronous offers are handled one after the other in the order offered, even when the
+   * source does not wait for each (a live fan-in): an entry after a --fail-on match is never
+   * printed, and output keeps the source's order.
+   */
   offer(entry: Entry, lossesSoFar: number): void | Promise<void> {
-    if (this.conditions.stopped) return;
-    this.conditions.sawLosses(lossesSoFar);
-    if (this.conditions.stopped) return;
-    this.entries += 1;
-    if (!this.synchronous) return this.offerAsync(entry);
+    if (!this.synchronous) return (this.queue = this.queue.then(() => this.offerAsync(entry, lossesSoFar)));
+    if (!this.accepts(lossesSoFar)) return;
     this.report(entry);
     this.conditions.counted();
   }
 
-  private async offerAsync(entry: Entry): Promise<void> {
+  private queue: Promise<void> = Promise.resolve();
+
+  private accepts(lossesSoFar: number): boolean {
+    if (this.conditions.stopped) return false;
+    this.conditions.sawLosses(lossesSoFar);
+    if (this.conditions.stopped) return false;
+    this.entries += 1;
+    return true;
+  }
+
+  private async offerAsync(entry: Entry, lossesSoFar: number): Promise<void> {
+    if (!this.accepts(lossesSoFar)) return;
     if (this.filter && !(await this.filter.matches(entry))) return;
     this.report(entry);
     await this.conditions.evaluate(entry);

@@ -5,9 +5,9 @@
 import type { Endpoint, Entry } from '../entry.js';
 
 export type LineMode = 'ndjson' | 'summary';
-export type DocumentMode = 'dot';
+export type DocumentMode = 'dot' | 'har' | 'openapi';
 export type OutputMode = LineMode | DocumentMode;
-export const OUTPUT_MODES: readonly OutputMode[] = ['ndjson', 'summary', 'dot'];
+export const OUTPUT_MODES: readonly OutputMode[] = ['ndjson', 'summary', 'dot', 'har', 'openapi'];
 
 export function isLineMode(mode: OutputMode): mode is LineMode {
   return mode === 'ndjson' || mode === 'summary';

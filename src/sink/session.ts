@@ -15,6 +15,7 @@ import type { LineOutput } from './output.js';
 import { EntryPipeline, type EntryOutput } from './pipeline.js';
 import { isLineMode, printerFor, type OutputMode } from './printers.js';
 import { buildReport, EntryCounts, reportText, type RunReport } from './run-summary.js';
+import { PcapOut } from './pcap-out.js';
 import { ServiceMapFile } from './service-map-file.js';
 import { documentFor, type EntryDocument } from './documents.js';
 
@@ -27,6 +28,9 @@ export interface SessionSpec {
   failOn?: string;
   strict: boolean;
   serviceMap?: string;
+  /** --pcap-out: the packets of the reported calls as pcapng; `pcapSource` names its interfaces. */
+  pcapOut?: string;
+  pcapSource?: string;
   summaryJson?: string;
   quiet: boolean;
   /** Colour -o summary (on a terminal). */
@@ -47,6 +51,8 @@ export class TapSession {
   private readonly counts = new EntryCounts();
   private readonly document: EntryDocument | null;
   private readonly mapFile: ServiceMapFile | null;
+  /** --pcap-out; the source hands it every packet (read-capture.ts, the engine's packet hook). */
+  readonly pcapOut: PcapOut | null;
   private readonly stopListeners: Array<(reason: SessionEnd) => void> = [];
   private readonly cleanups: Array<() => void> = [];
 
@@ -57,12 +63,13 @@ export class TapSession {
   ) {
     if (spec.limit !== undefined && !(Number.isInteger(spec.limit) && spec.limit >= 1)) throw new UsageError('--limit must be a positive integer');
     const compile = (source: string | undefined, flag: string) => (source === undefined ? undefined : compileFilter(source, this.stats, flag));
-    this.conditions = new SessionConditions({
-      waitFor: compile(spec.waitFor, '--wait-for'),
-      failOn: compile(spec.failOn, '--fail-on'),
-      limit: spec.limit,
-      strict: spec.strict,
-    });
+    this.conditions = new SessionConditions(
+      { waitFor: compile(spec.waitFor, '--wait-for'), failOn: compile(spec.failOn, '--fail-on'), limit: spec.limit, strict: spec.strict },
+      // However the session ends (a --wait-for match as much as --duration), the source hears it.
+      (reason) => {
+        for (const listener of this.stopListeners) listener(reason);
+      },
+    );
     const outputs: EntryOutput[] = [this.counts, this.edges];
     if (isLineMode(spec.output)) {
       const print = printerFor(spec.output, spec.colour);
@@ -73,6 +80,13 @@ export class TapSession {
       if (this.document.add) outputs.push(this.document as EntryOutput);
     }
     this.mapFile = spec.serviceMap === undefined ? null : new ServiceMapFile(spec.serviceMap, this.edges);
+    this.pcapOut = null;
+    if (spec.pcapOut !== undefined) {
+      this.pcapOut = new PcapOut(spec.pcapOut, spec.pcapSource ?? 'capture');
+      outputs.push(this.pcapOut);
+      // Opt-in and said out loud, even under --quiet: packets are not redacted.
+      process.stderr.write(`kubectl tap: --pcap-out ${spec.pcapOut}: writing raw packets, with the credentials and bodies that entries redact\n`);
+    }
     this.pipeline = new EntryPipeline(this.conditions, outputs, compile(spec.filter, '--filter'));
   }
 
@@ -98,9 +112,7 @@ export class TapSession {
   }
 
   stop(reason: SessionEnd): void {
-    if (this.pipeline.stopped) return;
     this.conditions.end(reason);
-    for (const listener of this.stopListeners) listener(reason);
   }
 
   /**
@@ -111,6 +123,10 @@ export class TapSession {
    */
   async close(end: SessionEndState, exitCodeOf: (outcome: SessionOutcome) => number, failure?: unknown): Promise<{ outcome: SessionOutcome; report: RunReport }> {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (this.pcapOut) {
+      this.pcapOut.close();
+      for (const [name, n] of Object.entries(this.pcapOut.counts)) if (n > 0) this.stats.add(`pcapOut.${name}`, n);
+    }
     const stats = { ...end.stats, ...this.stats.toJSON() };
     const outcome = this.conditions.outcome(lossTotal(Object.entries(stats)));
     const exitCode = failure === undefined ? exitCodeOf(outcome) : 1;

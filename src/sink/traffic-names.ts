@@ -1,6 +1,6 @@
-// Names for addresses the cluster does not know, learnt from the traffic itself: the name a
-// DNS answer gave an address (the question asked, not the CNAME chain's end: that is what
-// the caller meant), else the server name (SNI) a TLS client asked that address for.
+// Names for addresses the cluster does not know, learnt from the traffic itself: the name the
+// latest DNS answer gave an address (the question asked, not the CNAME chain's end: that is
+// what the caller meant), else the server name (SNI) a TLS client last asked that address for.
 // Bounded: past MAX_NAMES addresses, new ones are not named (counted), never grown.
 
 import type { Entry } from '../entry.js';
