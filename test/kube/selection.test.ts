@@ -7,6 +7,7 @@ import { UsageError } from '../../src/errors.js';
 import { compileLabelSelector, parseQuery } from '../../src/kube/targets.js';
 import { renderStack, reaperStaleSeconds, stackYaml, type StackOptions } from '../../src/kube/manifests.js';
 import { referencesNames, pushedFilter } from '../../src/kube/session.js';
+import { compileShorthands, joinClauses } from '../../src/kube/shorthand.js';
 
 test('TYPE/NAME as stern takes it, and anything else is a pod-name regex', () => {
   assert.deepEqual(parseQuery('deploy/cart'), { workload: { kind: 'deployment', name: 'cart' } });
@@ -79,4 +80,21 @@ test('the stack refuses what cannot work', () => {
   assert.throws(() => renderStack({ ...base, orphanSeconds: 20 }), /--orphan-timeout must be 0 \(no self-removal\) or at least 45s/);
   assert.deepEqual(renderStack({ ...base, orphanSeconds: 0 }).map((o) => o.kind), ['Namespace', 'ServiceAccount', 'Secret', 'DaemonSet']);
   assert.deepEqual(renderStack({ ...base, mesh: true }).find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].securityContext.capabilities.add, ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE']);
+});
+
+test('shorthand filters compile to JSONata: values of a flag are alternatives, names stay in the CLI', () => {
+  const none = { protocol: [], httpStatus: [], method: [], pathPrefix: [], fromPod: [], toPod: [], fromService: [], toService: [], fromNamespace: [], toNamespace: [] };
+  const clauses = compileShorthands({ ...none, protocol: ['http', 'grpc'], httpStatus: ['5xx', '404'], method: ['post'], pathPrefix: ['/api'], fromPod: ['shop/front'], toService: ['cart'], toNamespace: ['shop'] });
+  assert.deepEqual(clauses, [
+    { jsonata: '(protocol = "http" or protocol = "grpc")', needsNames: false },
+    { jsonata: '((response.status >= 500 and response.status < 600) or response.status = 404)', needsNames: false },
+    { jsonata: 'request.method = "POST"', needsNames: false },
+    { jsonata: '$substring(request.path, 0, 4) = "/api"', needsNames: false },
+    { jsonata: '(src.namespace = "shop" and $substring(src.pod, 0, 5) = "front")', needsNames: true },
+    { jsonata: 'dst.service = "cart"', needsNames: true },
+    { jsonata: 'dst.namespace = "shop"', needsNames: true },
+  ]);
+  assert.equal(joinClauses(['a = 1', undefined, 'b = 2']), '(a = 1) and (b = 2)');
+  assert.equal(joinClauses([undefined]), undefined);
+  assert.throws(() => compileShorthands({ ...none, httpStatus: ['6xx'] }), UsageError);
 });
