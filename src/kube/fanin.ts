@@ -35,6 +35,8 @@ interface NodeStream {
   everConnected: boolean;
   /** When this node stopped streaming (performance.now()), undefined while it streams. */
   gapSince?: number;
+  /** The gap was opened because the tapper stopped being ready; its stream may still deliver what it flushes. */
+  gapTentative?: boolean;
   backoffMs: number;
   retry?: NodeJS.Timeout;
   silence?: NodeJS.Timeout;
@@ -70,7 +72,10 @@ export class FanIn {
     // capturing now, even if its stream has not ended yet: the gap starts here.
     const readyUids = new Set(ready.map((t) => t.uid));
     for (const s of this.nodes.values()) {
-      if (!readyUids.has(s.tapper.uid) && s.gapSince === undefined) this.lost(s, 'its tapper is not ready');
+      if (!readyUids.has(s.tapper.uid) && s.gapSince === undefined) {
+        this.lost(s, 'its tapper is not ready');
+        s.gapTentative = s.connected;
+      }
     }
     for (const tapper of ready) {
       const known = this.nodes.get(tapper.node);
@@ -80,6 +85,7 @@ export class FanIn {
         this.figures.nodes = this.nodes.size;
         void this.connect(stream);
       } else if (known.tapper.uid !== tapper.uid) {
+        known.gapTentative = false;
         known.tapper = tapper;
         known.res?.destroy();
         clearTimeout(known.retry);
@@ -139,6 +145,11 @@ export class FanIn {
         this.opts.onFatal(new Error(`tapper ${tapper.pod} on ${s.node} refused the stream: ${err.message}`));
         return;
       }
+    }
+    // A tapper that stopped being ready delivered until its stream ended: the gap starts there.
+    if (s.gapTentative && s.tapper === tapper) {
+      s.gapSince = performance.now();
+      s.gapTentative = false;
     }
     if (this.stopped || s.tapper !== tapper) return;
     // Lost: the gap starts now (or went on from an earlier loss), and we try again.

@@ -242,7 +242,9 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
     progress.notice(`removing the stack in namespace ${rt.tapNs}...`);
     try {
       const result = await deleteStack(rt.client, rt.tapNs, clusterScoped, {
-        timeoutMs: stop.hurried ? 0 : 60_000,
+        timeoutMs: 60_000,
+        // A second signal: the deletes are asked, their completion is not waited for.
+        hurried: () => stop.hurried,
         onWait: (left) => progress.status(`waiting for ${left.join(', ')} to go`),
       });
       progress.clearStatus();
