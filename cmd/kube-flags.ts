@@ -70,3 +70,41 @@ export function cpuFlag(text: string): string {
   if (!/^(\d+m|\d+(\.\d+)?)$/.test(text)) throw new UsageError(`--tapper-cpu must be a quantity like 500m or 1, not "${text}"`);
   return text;
 }
+
+export interface ShorthandArgs {
+  protocol: string[];
+  'http-status': string[];
+  method: string[];
+  'path-prefix': string[];
+  'from-pod': string[];
+  'to-pod': string[];
+  'from-service': string[];
+  'to-service': string[];
+  'from-namespace': string[];
+  'to-namespace': string[];
+}
+
+/** Filters in the habit of `hubble observe`; each repeatable (values are alternatives), together they narrow. */
+export function withShorthandFlags<T>(y: Argv<T>): Argv<T & ShorthandArgs> {
+  const list = (describe: string) => ({ type: 'string' as const, array: true, default: [] as string[], describe });
+  return y
+    .option('protocol', list('only this protocol (http, grpc, redis, kafka, amqp, dns, tls)'))
+    .option('http-status', list('only responses with this status or class (404, 5xx)'))
+    .option('method', list('only requests with this method (GET, POST)'))
+    .option('path-prefix', list('only requests whose path starts so (/api)'))
+    .option('from-pod', list('only calls from pods named so ([namespace/]name prefix)'))
+    .option('to-pod', list('only calls to pods named so ([namespace/]name prefix)'))
+    .option('from-service', list('only calls from this Service ([namespace/]name)'))
+    .option('to-service', list('only calls to this Service ([namespace/]name)'))
+    .option('from-namespace', list('only calls from this namespace'))
+    .option('to-namespace', list('only calls to this namespace'))
+    .group(['protocol', 'http-status', 'method', 'path-prefix', 'from-pod', 'to-pod', 'from-service', 'to-service', 'from-namespace', 'to-namespace'], 'Shorthand filters (with --filter, all must hold):') as unknown as Argv<T & ShorthandArgs>;
+}
+
+export function shorthands(args: ShorthandArgs) {
+  return {
+    protocol: args.protocol, httpStatus: args['http-status'], method: args.method, pathPrefix: args['path-prefix'],
+    fromPod: args['from-pod'], toPod: args['to-pod'], fromService: args['from-service'], toService: args['to-service'],
+    fromNamespace: args['from-namespace'], toNamespace: args['to-namespace'],
+  };
+}

@@ -3,9 +3,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../src/errors.js';
 import { exitCodeOf, reportAndExit } from './exit.js';
 import { parseByteSize, sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
-import { connectionFlags, cpuFlag, memoryFlag, parseSeconds, withConnectionFlags, withStackFlags, type ConnectionArgs, type StackArgs } from './kube-flags.js';
+import { connectionFlags, cpuFlag, memoryFlag, parseSeconds, shorthands, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
 
-interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs {
+interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs, ShorthandArgs {
   query?: string;
   pods?: string;
   namespace: string[];
@@ -24,7 +24,7 @@ export const tapCommand: CommandModule<object, TapArgs> = {
   command: '$0 [query]',
   describe: 'Tap pods: stream every API call they make or serve, one entry a line, until Ctrl-C',
   builder: (y: Argv) =>
-    withStackFlags(withConnectionFlags(withSessionOptions(withEntryOptions(y))))
+    withStackFlags(withConnectionFlags(withShorthandFlags(withSessionOptions(withEntryOptions(y)))))
       .positional('query', { type: 'string', describe: 'a regex over pod names, or TYPE/NAME (deploy/cart, sts/db, ds/x, job/y, svc/frontend)' })
       .option('pods', { type: 'string', describe: 'a regex over pod names (the unambiguous form of QUERY, e.g. a pod called "read")' })
       .option('namespace', { alias: 'n', type: 'string', array: true, default: [] as string[], describe: "namespace to tap (repeatable; default: the context's)" })
@@ -40,6 +40,8 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       .example('$0 -n shop', 'every call of every pod in namespace shop, as NDJSON')
       .example('$0 deploy/frontend -n shop -o summary', "one line per call of frontend's pods")
       .example("$0 -A -f 'response.status >= 500'", 'server errors anywhere in the cluster (filtered on the nodes)')
+      .example('$0 -n shop --to-service cart --protocol grpc', 'gRPC calls to the cart Service (names are matched in the CLI)')
+      .example('$0 -A --http-status 5xx --method POST', 'failed POSTs, filtered on the nodes')
       .example('$0 -n shop | head -5', 'the first five calls, then clean up and exit 0')
       .example('$0 manifests | kubectl apply -f -', 'pre-install the stack; then: kubectl tap --use-installed')
       .epilogue(
@@ -82,6 +84,7 @@ export const tapCommand: CommandModule<object, TapArgs> = {
         useInstalled: args['use-installed'],
         dryRun: args['dry-run'],
         session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
+        shorthands: shorthands(args),
         exitCodeOf,
         showNoise: args['show-noise'],
         readyTimeoutMs: parseSeconds(args['ready-timeout'], '--ready-timeout') * 1000,

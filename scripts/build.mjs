@@ -7,7 +7,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 
 // The stack's YAML templates go inside the one-file CLI (src/kube/manifests.ts reads them
 // from manifests/ when run from source).
-const manifestFiles = ['namespace.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml', 'reaper.yaml'];
+const manifestFiles = ['namespace.yaml', 'reaper.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml'];
 const manifests = Object.fromEntries(manifestFiles.map((f) => [f, readFileSync(`manifests/${f}`, 'utf8')]));
 
 await build({

@@ -2,6 +2,7 @@
 // app.kubernetes.io/managed-by=kubectl-tap, and reaper RBAC whose namespace is gone), removed
 // and waited for. Pre-installed stacks are kept unless --all.
 import { KubeClient } from './client.js';
+import { STALE_AFTER_MS } from './heartbeat.js';
 import { loadConnection, type ConnectionFlags } from './kubeconfig.js';
 import { Progress } from './progress.js';
 import { deleteStack, describeObject, findStacks, objectPath } from './stack.js';
@@ -19,7 +20,7 @@ export async function runClean(req: { connection: ConnectionFlags; all: boolean;
         progress.warn(`kept the pre-installed stack in namespace ${stack.namespace} (--all removes it)`);
         continue;
       }
-      const live = stack.heartbeatAgeMs !== undefined && stack.heartbeatAgeMs < 60_000 ? ` (its session was live: heartbeat ${Math.round(stack.heartbeatAgeMs / 1000)} s ago)` : '';
+      const live = stack.heartbeatAgeMs !== undefined && stack.heartbeatAgeMs < STALE_AFTER_MS ? ` (its session was live: heartbeat ${Math.floor(stack.heartbeatAgeMs / 1000)} s ago)` : '';
       const result = await deleteStack(client, stack.namespace, stack.clusterScoped, { onWait: (left) => progress.status(`waiting for ${left.join(', ')} to go`) });
       progress.clearStatus();
       removed += result.removed.length;

@@ -97,13 +97,29 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(url, options, method, path, body, timeoutMs, opts.signal);
+      } catch (err) {
+        // A keep-alive socket the server closed meanwhile fails the request before any answer
+        // (Node's documented race); sending it again on a fresh socket is safe for every verb.
+        if (!(err instanceof StaleSocketError) || attempt >= 3) throw err instanceof StaleSocketError ? err.cause : err;
+      }
+    }
+  }
+
+  private once(url: URL, options: https.RequestOptions, method: string, path: string, body: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = https.request(url, options, resolve);
-      req.on('error', (err) => reject(new ApiError(method, path, 0, 'Unreachable', `${this.server}: ${err.message}`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const failure = new ApiError(method, path, 0, 'Unreachable', `${this.server}: ${err.message}`);
+        if (req.reusedSocket && (err.code === 'ECONNRESET' || err.message === 'socket hang up')) reject(new StaleSocketError(failure));
+        else reject(failure);
+      });
       if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      if (opts.signal) {
-        if (opts.signal.aborted) req.destroy(new Error('aborted'));
-        opts.signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+      if (signal) {
+        if (signal.aborted) req.destroy(new Error('aborted'));
+        signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
       }
       req.end(body);
     });
@@ -111,6 +127,12 @@ export class KubeClient {
 
   close(): void {
     this.agent?.destroy();
+  }
+}
+
+class StaleSocketError extends Error {
+  constructor(override readonly cause: ApiError) {
+    super(cause.message);
   }
 }
 

@@ -35,6 +35,8 @@ interface NodeStream {
   everConnected: boolean;
   /** When this node stopped streaming (performance.now()), undefined while it streams. */
   gapSince?: number;
+  /** The gap was opened because the tapper stopped being ready; its stream may still deliver what it flushes. */
+  gapTentative?: boolean;
   backoffMs: number;
   retry?: NodeJS.Timeout;
   silence?: NodeJS.Timeout;
@@ -66,6 +68,15 @@ export class FanIn {
   /** The tappers ready now: connects new ones, moves a node to its replacement tapper. */
   setTappers(ready: ReadyTapper[]): void {
     if (this.stopped) return;
+    // A node whose tapper is no longer ready (deleted, terminating, failing its probe) stopped
+    // capturing now, even if its stream has not ended yet: the gap starts here.
+    const readyUids = new Set(ready.map((t) => t.uid));
+    for (const s of this.nodes.values()) {
+      if (!readyUids.has(s.tapper.uid) && s.gapSince === undefined) {
+        this.lost(s, 'its tapper is not ready');
+        s.gapTentative = s.connected;
+      }
+    }
     for (const tapper of ready) {
       const known = this.nodes.get(tapper.node);
       if (!known) {
@@ -74,6 +85,7 @@ export class FanIn {
         this.figures.nodes = this.nodes.size;
         void this.connect(stream);
       } else if (known.tapper.uid !== tapper.uid) {
+        known.gapTentative = false;
         known.tapper = tapper;
         known.res?.destroy();
         clearTimeout(known.retry);
@@ -134,13 +146,23 @@ export class FanIn {
         return;
       }
     }
+    // A tapper that stopped being ready delivered until its stream ended: the gap starts there.
+    if (s.gapTentative && s.tapper === tapper) {
+      s.gapSince = performance.now();
+      s.gapTentative = false;
+    }
     if (this.stopped || s.tapper !== tapper) return;
     // Lost: the gap starts now (or went on from an earlier loss), and we try again.
     s.connected = false;
     clearTimeout(s.silence);
-    s.gapSince ??= performance.now();
+    if (s.gapSince === undefined) this.lost(s, 'the stream ended');
     s.retry = setTimeout(() => void this.connect(s), s.backoffMs);
     s.backoffMs = Math.min(s.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+
+  private lost(s: NodeStream, why: string): void {
+    s.gapSince = performance.now();
+    this.opts.onNotice(`node ${s.node}: stream lost (${why}); reconnecting`);
   }
 
   private watchSilence(s: NodeStream): void {

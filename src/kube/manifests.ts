@@ -4,7 +4,8 @@
 // so no value can break the document. What is a structure rather than a value (node
 // selector, extra tolerations, pull secrets) is set on the parsed objects.
 import { readFileSync } from 'node:fs';
-import { dumpYaml, loadAllYaml } from '@kubernetes/client-node';
+// js-yaml itself, not client-node's loadAllYaml: that one turns objects into its model classes.
+import yaml from 'js-yaml';
 import pkg from '../../package.json' with { type: 'json' };
 import { UsageError } from '../errors.js';
 import { LABELS, TAPPER_PORT } from './labels.js';
@@ -12,7 +13,8 @@ import { LABELS, TAPPER_PORT } from './labels.js';
 /** In the bundled CLI the templates are inlined by scripts/build.mjs; from source they are read. */
 declare const __TAP_MANIFESTS__: Record<string, string> | undefined;
 
-export const MANIFEST_FILES = ['namespace.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml', 'reaper.yaml'] as const;
+/** In creation order: the reaper's Job comes before the tappers, which it owns. */
+export const MANIFEST_FILES = ['namespace.yaml', 'reaper.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml'] as const;
 
 function templates(): Record<string, string> {
   if (typeof __TAP_MANIFESTS__ !== 'undefined') return __TAP_MANIFESTS__;
@@ -58,11 +60,21 @@ export function memoryBudgetFor(limitBytes: number): string {
   return `${Math.floor((limitBytes * 0.7) / 1024 / 1024)}MiB`;
 }
 
+/**
+ * The reaper acts 15 s before the bound: it polls every 5 s, and the Job's deadline (the
+ * bound, counted from the last heartbeat) must not stop it first. Heartbeats come every 10 s,
+ * so the bound's floor (MIN_ORPHAN_SECONDS) keeps three of them inside the reaper's patience.
+ */
+export const MIN_ORPHAN_SECONDS = 45;
+
 export function reaperStaleSeconds(orphanSeconds: number): number {
-  return Math.max(5, Math.floor(orphanSeconds * 0.8));
+  return orphanSeconds - 15;
 }
 
 export function renderStack(o: StackOptions): KubeObject[] {
+  if (o.orphanSeconds !== 0 && o.orphanSeconds < MIN_ORPHAN_SECONDS) {
+    throw new UsageError(`--orphan-timeout must be 0 (no self-removal) or at least ${MIN_ORPHAN_SECONDS}s`);
+  }
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.namespace) || o.namespace.length > 63) {
     throw new UsageError(`--tap-namespace "${o.namespace}" is not a valid namespace name`);
   }
@@ -77,8 +89,7 @@ export function renderStack(o: StackOptions): KubeObject[] {
     cpu: o.cpu,
     cpuRequest: '50m',
     capabilities: o.mesh ? ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'] : ['NET_RAW', 'NET_ADMIN'],
-    // The reaper acts a little before the bound, the Job's deadline (renewed by every
-    // heartbeat) is the bound itself: see docs/self-removal.md.
+    // The Job's deadline (renewed by every heartbeat) is the bound; the reaper acts before it.
     deadlineSeconds: o.orphanSeconds,
     staleAfter: String(reaperStaleSeconds(o.orphanSeconds)),
   };
@@ -90,7 +101,7 @@ export function renderStack(o: StackOptions): KubeObject[] {
       if (!(key in values)) throw new Error(`manifests/${file}: unknown value {{${key}}}`);
       return JSON.stringify(values[key]);
     });
-    objects.push(...(loadAllYaml(text) as KubeObject[]).filter(Boolean));
+    objects.push(...(yaml.loadAll(text) as KubeObject[]).filter(Boolean));
   }
   for (const obj of objects) decorate(obj, o);
   return objects;
@@ -116,7 +127,7 @@ function decorate(obj: KubeObject, o: StackOptions): void {
 /** The stack as one YAML stream, for `kubectl tap manifests` and `--dry-run`. */
 export function stackYaml(objects: KubeObject[]): string {
   // No line folding, so long args stay on one line.
-  return objects.map((obj) => `---\n${dumpYaml(obj, { lineWidth: -1, noRefs: true })}`).join('');
+  return objects.map((obj) => `---\n${yaml.dump(obj, { lineWidth: -1, noRefs: true })}`).join('');
 }
 
 /** kubectl-style --toleration "key=value:Effect", "key:Effect", "key" or "Exists". */

@@ -8,7 +8,9 @@ import { hostname, userInfo } from 'node:os';
 import type { Entry } from '../entry.js';
 import { UsageError } from '../errors.js';
 import type { SessionOutcome } from '../sink/conditions.js';
+import { compileFilter } from '../sink/filter.js';
 import { LineOutput } from '../sink/output.js';
+import { Stats } from '../stats.js';
 import { TapSession, type SessionSpec } from '../sink/session.js';
 import { KubeClient } from './client.js';
 import { ClusterView } from './cluster-view.js';
@@ -20,6 +22,7 @@ import { LABELS } from './labels.js';
 import { renderStack, stackYaml, type KubeObject, type StackOptions } from './manifests.js';
 import { installAccess, missingAccess, requireAccess, resolverAccess, useInstalledAccess, describeAccess } from './preflight.js';
 import { Progress } from './progress.js';
+import { compileShorthands, joinClauses, type Shorthands } from './shorthand.js';
 import { deleteStack, describeStack, installStack, type InstalledStack } from './stack.js';
 import { TapperWatch } from './tapper-watch.js';
 import { compileLabelSelector, compileRegex, parseQuery, selectPods, targetsBody, TARGETS_TTL_SECONDS, type Selection } from './targets.js';
@@ -39,6 +42,8 @@ export interface TapRequest {
   dryRun: boolean;
   /** Output, filter and CI conditions: the same flags and sink as `kubectl tap read`. */
   session: SessionSpec;
+  /** --protocol, --http-status, --from-pod, ...: compiled to JSONata with --filter. */
+  shorthands: Shorthands;
   /** cmd's mapping of a session's verdict to an exit code. */
   exitCodeOf: (outcome: SessionOutcome) => number;
   showNoise: boolean;
@@ -76,10 +81,15 @@ export async function runTap(req: TapRequest): Promise<number> {
   // Everything that can be wrong with the flags fails before the cluster is asked anything
   // (the sink compiles --filter, --wait-for and --fail-on).
   const selection = buildSelection(req);
+  // What reads resolved names runs in the CLI; the rest is pushed to the tappers.
   const userFilter = req.session.filter;
-  const filterNeedsNames = userFilter !== undefined && referencesNames(userFilter);
+  const userNeedsNames = userFilter !== undefined && referencesNames(userFilter);
+  const clauses = compileShorthands(req.shorthands);
+  const localFilter = joinClauses([userNeedsNames ? userFilter : undefined, ...clauses.filter((c) => c.needsNames).map((c) => c.jsonata)]);
+  const nodeFilter = joinClauses([userNeedsNames ? undefined : userFilter, ...clauses.filter((c) => !c.needsNames).map((c) => c.jsonata)]);
+  if (nodeFilter !== undefined) compileFilter(nodeFilter, new Stats(), '--filter');
   const output = new LineOutput(process.stdout);
-  const sink = new TapSession({ ...req.session, filter: filterNeedsNames ? userFilter : undefined }, output);
+  const sink = new TapSession({ ...req.session, filter: localFilter }, output);
   const session = randomUUID();
   const token = randomBytes(32).toString('base64url');
   const objects = renderStack({ ...req.stack, token, sessionId: session, preinstalled: false });
@@ -132,7 +142,7 @@ export async function runTap(req: TapRequest): Promise<number> {
 
     let flushScheduled = false;
     const fanIn = new FanIn(client, {
-      namespace: tapNs, token: sessionToken, session, filter: pushedFilter(filterNeedsNames ? undefined : userFilter, req.showNoise),
+      namespace: tapNs, token: sessionToken, session, filter: pushedFilter(nodeFilter, req.showNoise),
       onEntry: (raw) => {
         const entry = raw as unknown as Entry & { capture?: { dialed?: { ip: string; port: number } } };
         view.resolver.resolveEntry(entry);
@@ -232,7 +242,9 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
     progress.notice(`removing the stack in namespace ${rt.tapNs}...`);
     try {
       const result = await deleteStack(rt.client, rt.tapNs, clusterScoped, {
-        timeoutMs: stop.hurried ? 0 : 60_000,
+        timeoutMs: 60_000,
+        // A second signal: the deletes are asked, their completion is not waited for.
+        hurried: () => stop.hurried,
         onWait: (left) => progress.status(`waiting for ${left.join(', ')} to go`),
       });
       progress.clearStatus();

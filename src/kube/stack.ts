@@ -86,19 +86,35 @@ export async function deleteStack(
   client: KubeClient,
   namespace: string,
   clusterScoped: { kind: string; metadata: { name: string } }[],
-  opts: { timeoutMs?: number; onWait?: (remaining: string[]) => void } = {},
+  opts: { timeoutMs?: number; onWait?: (remaining: string[]) => void; hurried?: () => boolean } = {},
 ): Promise<TeardownResult> {
   const targets = [
     { kind: 'Namespace', metadata: { name: namespace } },
     ...clusterScoped.filter((o) => !COLLECTIONS[o.kind]?.namespaced && o.kind !== 'Namespace').map((o) => ({ kind: o.kind, metadata: { name: o.metadata.name } })),
   ];
-  for (const t of targets) await client.delete(objectPath(t));
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  // Deletes are asked again on every round until each is accepted: an API server that is
+  // briefly unreachable must not leave the stack behind while there is time left.
+  const asked = new Set<(typeof targets)[number]>();
   let remaining = targets;
   for (;;) {
-    const present = await Promise.all(remaining.map(async (t) => (await client.getIfExists(objectPath(t))) !== undefined));
+    let failure: unknown;
+    for (const t of remaining) {
+      if (asked.has(t)) continue;
+      try {
+        await client.delete(objectPath(t));
+        asked.add(t);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    const present = await Promise.all(remaining.map((t) => client.getIfExists(objectPath(t)).then((o) => o !== undefined, () => true)));
     remaining = remaining.filter((_, i) => present[i]);
-    if (remaining.length === 0 || Date.now() > deadline) break;
+    if (remaining.length === 0) break;
+    if (Date.now() > deadline || (opts.hurried?.() && remaining.every((t) => asked.has(t)))) {
+      if (failure && asked.size === 0) throw failure;
+      break;
+    }
     opts.onWait?.(remaining.map(describeObject));
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -1,0 +1,100 @@
+// Which pods a session taps (stern's TYPE/NAME, regexes, label selectors) and the stack's
+// rendering (names, quantities, the reaper's timing): the parts of the CLI that need no
+// cluster. The cluster itself is in tap.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UsageError } from '../../src/errors.js';
+import { compileLabelSelector, parseQuery } from '../../src/kube/targets.js';
+import { renderStack, reaperStaleSeconds, stackYaml, type StackOptions } from '../../src/kube/manifests.js';
+import { referencesNames, pushedFilter } from '../../src/kube/session.js';
+import { compileShorthands, joinClauses } from '../../src/kube/shorthand.js';
+
+test('TYPE/NAME as stern takes it, and anything else is a pod-name regex', () => {
+  assert.deepEqual(parseQuery('deploy/cart'), { workload: { kind: 'deployment', name: 'cart' } });
+  assert.deepEqual(parseQuery('sts/db'), { workload: { kind: 'statefulset', name: 'db' } });
+  assert.deepEqual(parseQuery('svc/frontend'), { workload: { kind: 'service', name: 'frontend' } });
+  assert.deepEqual(parseQuery('ds/x'), { workload: { kind: 'daemonset', name: 'x' } });
+  assert.ok(parseQuery('pod/a.b').podRegex!.test('a.b'));
+  assert.ok(!parseQuery('pod/a.b').podRegex!.test('axb'), 'pod/NAME is the exact name');
+  assert.ok(parseQuery('^front').podRegex!.test('frontend-1'));
+  assert.ok(parseQuery('unknown/thing').podRegex, 'an unknown TYPE is part of a regex');
+  assert.throws(() => parseQuery('('), UsageError);
+});
+
+test('label selectors in kubectl syntax', () => {
+  const sel = compileLabelSelector('app=cart,tier!=db,env in (prod, staging),!canary,team')!;
+  assert.ok(sel({ app: 'cart', env: 'prod', team: 'a' }));
+  assert.ok(!sel({ app: 'cart', env: 'prod', team: 'a', canary: 'y' }));
+  assert.ok(!sel({ app: 'cart', env: 'dev', team: 'a' }));
+  assert.ok(!sel({ app: 'cart', env: 'prod', team: 'a', tier: 'db' }));
+  assert.ok(!sel({ app: 'cart', env: 'prod' }), 'team must exist');
+  assert.ok(compileLabelSelector('env notin (dev)')!({}));
+  assert.equal(compileLabelSelector(undefined), undefined);
+  assert.throws(() => compileLabelSelector('a=b,=c'), /invalid label selector/);
+});
+
+test('filters that read resolved names stay in the CLI; the rest go to the nodes with the noise filter', () => {
+  assert.equal(referencesNames('dst.service = "cart"'), true);
+  assert.equal(referencesNames('src.workload = "deployment/x" or protocol = "dns"'), true);
+  assert.equal(referencesNames('response.status >= 500'), false);
+  assert.equal(referencesNames('request.headers."x-name" = "a"'), false);
+  assert.equal(pushedFilter('protocol = "redis"', false), '(protocol = "redis") and $not($substring(request.headers."user-agent", 0, 11) = "kube-probe/")');
+  assert.equal(pushedFilter(undefined, true), undefined);
+});
+
+const base: StackOptions = {
+  namespace: 'kubectl-tap', image: 'kubectl-tap/tapper:0.1.0', token: 'tok', memoryBytes: 256 * 1024 * 1024, cpu: '500m',
+  nodeSelector: { pool: 'a' }, tolerations: [{ key: 'x', operator: 'Exists' }], imagePullSecrets: ['regcred'], priorityClass: 'high',
+  mesh: false, preinstalled: false, orphanSeconds: 600, sessionId: 's1', maxBody: 65536, maxMessages: 100, redact: false,
+};
+
+test('the stack: values in place, structures set on the objects, the reaper before the tappers it owns', () => {
+  const objects = renderStack(base);
+  assert.deepEqual(objects.map((o) => o.kind), ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Job', 'ServiceAccount', 'Secret', 'DaemonSet']);
+  for (const o of objects) {
+    assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'kubectl-tap', o.kind);
+    assert.equal(o.metadata.annotations?.['kubectl-tap.io/session'], 's1', o.kind);
+  }
+  const ds = objects.find((o) => o.kind === 'DaemonSet')!;
+  const pod = ds.spec.template.spec;
+  assert.deepEqual(pod.nodeSelector, { pool: 'a' });
+  assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }, { key: 'x', operator: 'Exists' }]);
+  assert.deepEqual(pod.imagePullSecrets, [{ name: 'regcred' }]);
+  assert.equal(pod.priorityClassName, 'high');
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(pod.volumes.find((v: any) => v.name === 'session').secret.defaultMode, 0o400);
+  const c = pod.containers[0];
+  assert.deepEqual(c.resources.limits, { cpu: '500m', memory: '256Mi' });
+  assert.deepEqual(c.args, ['--listen', '0.0.0.0:8449', '--token-file', '/var/run/kubectl-tap/token', '--memory-budget', '179MiB', '--max-body', '65536', '--max-messages', '100', '--no-redact']);
+  assert.deepEqual(c.securityContext.capabilities.add, ['NET_RAW', 'NET_ADMIN']);
+  const job = objects.find((o) => o.kind === 'Job')!;
+  assert.equal(job.spec.activeDeadlineSeconds, 600);
+  assert.deepEqual(job.spec.template.spec.containers[0].args, ['reap', '--namespace', 'kubectl-tap', '--stale-after', String(reaperStaleSeconds(600))]);
+  assert.equal(reaperStaleSeconds(45), 30);
+  // The YAML printed is the objects, exactly.
+  assert.match(stackYaml(objects), /^---\napiVersion: v1\nkind: Namespace\n/);
+});
+
+test('the stack refuses what cannot work', () => {
+  assert.throws(() => renderStack({ ...base, namespace: 'Not_Valid' }), /not a valid namespace name/);
+  assert.throws(() => renderStack({ ...base, orphanSeconds: 20 }), /--orphan-timeout must be 0 \(no self-removal\) or at least 45s/);
+  assert.deepEqual(renderStack({ ...base, orphanSeconds: 0 }).map((o) => o.kind), ['Namespace', 'ServiceAccount', 'Secret', 'DaemonSet']);
+  assert.deepEqual(renderStack({ ...base, mesh: true }).find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].securityContext.capabilities.add, ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE']);
+});
+
+test('shorthand filters compile to JSONata: values of a flag are alternatives, names stay in the CLI', () => {
+  const none = { protocol: [], httpStatus: [], method: [], pathPrefix: [], fromPod: [], toPod: [], fromService: [], toService: [], fromNamespace: [], toNamespace: [] };
+  const clauses = compileShorthands({ ...none, protocol: ['http', 'grpc'], httpStatus: ['5xx', '404'], method: ['post'], pathPrefix: ['/api'], fromPod: ['shop/front'], toService: ['cart'], toNamespace: ['shop'] });
+  assert.deepEqual(clauses, [
+    { jsonata: '(protocol = "http" or protocol = "grpc")', needsNames: false },
+    { jsonata: '((response.status >= 500 and response.status < 600) or response.status = 404)', needsNames: false },
+    { jsonata: 'request.method = "POST"', needsNames: false },
+    { jsonata: '$substring(request.path, 0, 4) = "/api"', needsNames: false },
+    { jsonata: '(src.namespace = "shop" and $substring(src.pod, 0, 5) = "front")', needsNames: true },
+    { jsonata: 'dst.service = "cart"', needsNames: true },
+    { jsonata: 'dst.namespace = "shop"', needsNames: true },
+  ]);
+  assert.equal(joinClauses(['a = 1', undefined, 'b = 2']), '(a = 1) and (b = 2)');
+  assert.equal(joinClauses([undefined]), undefined);
+  assert.throws(() => compileShorthands({ ...none, httpStatus: ['6xx'] }), UsageError);
+});
