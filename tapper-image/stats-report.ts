@@ -31,7 +31,11 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
   const consumers = s.hub.open.map((c) => c.toJSON());
   const queuedBytes = s.hub.open.reduce((sum, c) => sum + c.queuedBytes, 0);
   const memory = process.memoryUsage();
-  const engine = s.pipeline.engine.memory.snapshot();
+  // The engine's part of the daemon's budget is memory.engine; of it, the engine's own budget
+  // lets buffers, connections and pending calls hold heldLimit, the rest being Node's runtime
+  // (src/memory/budget.ts, docs/memory.md).
+  const held = s.pipeline.engine.memory.snapshot();
+  const engine = { ...held, limit: s.memory.engine, heldLimit: held.limit };
   return {
     node: s.nodeName,
     source: s.source,

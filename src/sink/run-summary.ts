@@ -10,7 +10,7 @@ import type { SessionOutcome } from './conditions.js';
 /** Edges listed on stderr; --summary-json has all of them. */
 const EDGES_ON_STDERR = 10;
 /** Counters worth a line though they are not losses: what the engine could not read or place. */
-const NOTABLE = /malformed|unclaimed|[eE]rror|truncated|unsupported|unpaired|unmatched|dropped|evicted|gap|overflow|toolarge|skipped|lost|cut|partial|refused|notdecoded|overSnaplen/i;
+const NOTABLE = /malformed|unclaimed|[eE]rror|truncated|unsupported|unpaired|unmatched|dropped|evicted|gap|overflow|toolarge|skipped|shed|lost|cut|overbudget|partial|refused|notdecoded|overSnaplen/i;
 
 export interface EdgeSummary {
   from: string;

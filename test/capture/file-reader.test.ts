@@ -158,5 +158,8 @@ test('a 256 MiB stream is read with flat memory', async () => {
     if (++frames % 4096 === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers);
   });
   assert.equal(result.frames, framesPerCopy * copies);
-  assert.ok(peak < 64 << 20, `external memory peaked at ${(peak / 2 ** 20).toFixed(1)} MiB`);
+  // Flat means far below the 256 MiB that went through: chunks not yet collected by the GC
+  // come and go (64.3 and 89.4 MiB seen on a loaded machine); a reader
+  // that kept what it had read would hold the whole stream.
+  assert.ok(peak < 128 << 20, `external memory peaked at ${(peak / 2 ** 20).toFixed(1)} MiB`);
 });

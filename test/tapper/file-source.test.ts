@@ -108,16 +108,16 @@ describe('tapper --file', { concurrency: false }, () => {
   });
 
   test('streams beyond what the memory budget holds queues for are refused', async () => {
-    // 16 MiB: the queues get 2 MiB, two streams of 1 MiB each.
-    const { child, api } = await start(['--file', MIXED, '--memory-budget', '16MiB', '--consumer-queue', '1MiB']);
+    // 128 MiB (twice the engine's minimum, 64 MiB): the queues get an eighth, 16 MiB, two streams of 8 MiB each.
+    const { child, api } = await start(['--file', MIXED, '--memory-budget', '128MiB', '--consumer-queue', '8MiB']);
     const open = [await api.stream('s1'), await api.stream('s2')];
     assert.deepEqual(open.map((s) => s.status), [200, 200]);
     const refused = await api.request('GET', '/entries?session=s3');
     assert.equal(refused.status, 503);
     assert.match(JSON.parse(refused.body).error, /2 streams are open already/);
     const stats = await api.stats();
-    assert.deepEqual([stats.memory.budget.consumerQueues.maxConsumers, stats.memory.budget.consumerQueues.perConsumer], [2, 1024 * 1024]);
-    assert.equal(stats.memory.budget.engine.limit, 14 * 1024 * 1024, 'a file source has no kernel rings: the engine gets the rest');
+    assert.deepEqual([stats.memory.budget.consumerQueues.maxConsumers, stats.memory.budget.consumerQueues.perConsumer], [2, 8 * 1024 * 1024]);
+    assert.equal(stats.memory.budget.engine.limit, 112 * 1024 * 1024, 'a file source has no kernel rings: the engine gets the rest');
     await stop(child);
   });
 
