@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
                 wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq
 
-.PHONY: all deps apt build test fuzz bench demo typecheck clean
+.PHONY: all deps apt build sea dist test fuzz bench demo typecheck clean
 
 all: build
 
@@ -27,6 +27,14 @@ deps: apt node_modules/.package-lock.json
 build: deps
 	node scripts/build.mjs
 
+# The Linux/amd64 single executable (Node's single-executable applications; ~100 MB).
+sea: build
+	node scripts/sea.mjs
+
+# Release archives, the npm package and the krew manifest (docs/install.md).
+dist: sea
+	node scripts/dist.mjs
+
 typecheck: deps
 	npx tsc --noEmit -p .
 
@@ -44,4 +52,4 @@ demo: build
 	bash scripts/demo.sh
 
 clean:
-	rm -rf dist bench/out
+	rm -rf dist bench/out krew-manifest.yaml

@@ -13,7 +13,8 @@ import { STDIN_ARG } from './flags.js';
 
 const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
 
-await yargs(argv)
+// No top-level await: the single executable (scripts/dist/sea.mjs) runs a CommonJS build.
+void yargs(argv)
   .scriptName('kubectl tap')
   .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
   // Subcommands are matched before the default command, so their names win over a pod regex
@@ -35,4 +36,5 @@ await yargs(argv)
     process.stderr.write(`kubectl tap: ${message} (see 'kubectl tap --help')\n`);
     process.exit(EXIT_USAGE);
   })
-  .parseAsync();
+  .parseAsync()
+  .catch(reportAndExit);
