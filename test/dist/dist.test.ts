@@ -11,7 +11,7 @@ import { basename, delimiter, join } from 'node:path';
 import yaml from 'js-yaml';
 import pkg from '../../package.json' with { type: 'json' };
 import { cliPath, ensureBuilt, repoRoot } from '../helpers/cli.js';
-import { KREW_TARGETS, krewInstall, krewProblems, selectorMatches, type PluginManifest } from '../helpers/krew.js';
+import { krewInstall, krewProblems, selectorMatches, type PluginManifest } from '../helpers/krew.js';
 import { assertValidEntries } from '../helpers/schema.js';
 
 const which = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
@@ -83,15 +83,25 @@ describe('make dist', { skip }, () => {
       edit(m);
       return krewProblems(m, 'tap');
     };
-    assert.notDeepEqual(broken((m) => (m.spec!.version = pkg.version)), []);
-    assert.notDeepEqual(broken((m) => (m.spec!.shortDescription = 'x'.repeat(51))), []);
-    assert.notDeepEqual(broken((m) => (m.spec!.description = 'Usage:\n  kubectl tap read FILE\n')), []);
-    assert.notDeepEqual(broken((m) => (m.spec!.platforms![0].sha256 = m.spec!.platforms![0].sha256!.toUpperCase())), []);
-    assert.notDeepEqual(broken((m) => (m.spec!.platforms![1].selector = { matchLabels: { os: 'linux' } })), []);
-    assert.notDeepEqual(broken((m) => (m.spec!.platforms![0].selector = { matchLabels: { os: 'linux', cpu: 'amd64' } })), []);
-    assert.notDeepEqual(broken((m) => delete m.spec!.caveats), []);
-    assert.notDeepEqual(broken((m) => (m.apiVersion = 'krew.googlecontainertools.github.com/v1alpha1')), []);
-    assert.ok(KREW_TARGETS.length > 4);
+    const cases: Array<[(m: PluginManifest) => void, RegExp]> = [
+      [(m) => (m.spec!.version = pkg.version), /spec\.version .* is not semver with a v/],
+      [(m) => (m.spec!.shortDescription = 'x'.repeat(51)), /shortDescription is 51 characters/],
+      [(m) => (m.spec!.shortDescription = 'two\nlines'), /shortDescription has a line break/],
+      [(m) => (m.spec!.description = 'Usage:\n  kubectl tap read FILE\n'), /description lists commands/],
+      [(m) => (m.spec!.platforms![0].sha256 = m.spec!.platforms![0].sha256!.toUpperCase()), /platform 0: sha256 .* lower-case/],
+      [(m) => (m.spec!.platforms![1].selector = { matchLabels: { os: 'linux' } }), /linux\/amd64 matches 2 platforms/],
+      [(m) => (m.spec!.platforms![0].selector = { matchLabels: { os: 'linux', cpu: 'amd64' } }), /platform 0: selector key cpu/],
+      [(m) => (m.spec!.platforms![0].files = []), /platform 0: files is empty/],
+      [(m) => delete m.spec!.platforms![0].bin, /platform 0: no bin/],
+      [(m) => delete m.spec!.caveats, /no caveats/],
+      [(m) => delete m.spec!.homepage, /homepage/],
+      [(m) => (m.metadata!.name = 'kubectl-tap'), /metadata\.name kubectl-tap is not tap/],
+      [(m) => (m.apiVersion = 'krew.googlecontainertools.github.com/v1alpha1'), /apiVersion/],
+    ];
+    for (const [edit, says] of cases) {
+      const problems = broken(edit);
+      assert.ok(problems.some((p) => says.test(p)), `${says}: ${problems.join('; ') || 'no problem found'}`);
+    }
   });
 
   test('linux/amd64: the single executable, installed as krew does, runs through kubectl with no Node on PATH', () => {
