@@ -3,38 +3,39 @@
 // engine lazily so that `kubectl tap --help` stays fast.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { cleanCommand } from './clean.js';
-import { manifestsCommand } from './manifests.js';
-import { readCommand } from './read.js';
-import { tapCommand } from './tap.js';
-import { versionCommand } from './version.js';
+import { COMMANDS } from './commands.js';
 import { EXIT_CODES_HELP, EXIT_USAGE, reportAndExit } from './exit.js';
 import { STDIN_ARG } from './flags.js';
 
 const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
 
-// No top-level await: the single executable (scripts/dist/sea.mjs) runs a CommonJS build.
-void yargs(argv)
-  .scriptName('kubectl tap')
-  .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
-  // Subcommands are matched before the default command, so their names win over a pod regex
-  // (`--pods read` taps pods called read).
-  .command(tapCommand)
-  .command(readCommand)
-  .command(cleanCommand)
-  .command(manifestsCommand)
-  .command(versionCommand)
-  .strict()
-  .recommendCommands()
-  .help()
-  .alias('h', 'help')
-  .epilogue(EXIT_CODES_HELP)
-  .version(false)
-  .wrap(Math.min(100, process.stdout.columns || 100))
-  .fail((message, error) => {
-    if (error) reportAndExit(error);
-    process.stderr.write(`kubectl tap: ${message} (see 'kubectl tap --help')\n`);
-    process.exit(EXIT_USAGE);
-  })
-  .parseAsync()
-  .catch(reportAndExit);
+// `kubectl_complete-tap` (kubectl >= 1.26 runs it on TAB) calls `kubectl-tap __complete WORDS`.
+if (argv[0] === '__complete') {
+  void import('./complete.js').then(({ printCompletions }) => printCompletions(hideBin(process.argv).slice(1)));
+} else {
+  run();
+}
+
+function run(): void {
+  // No top-level await: the single executable (scripts/sea.mjs) runs a CommonJS build.
+  void yargs(argv)
+    .scriptName('kubectl tap')
+    .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+    // Subcommands are matched before the default command, so their names win over a pod regex
+    // (`--pods read` taps pods called read).
+    .command(COMMANDS)
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .epilogue(EXIT_CODES_HELP)
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((message, error) => {
+      if (error) reportAndExit(error);
+      process.stderr.write(`kubectl tap: ${message} (see 'kubectl tap --help')\n`);
+      process.exit(EXIT_USAGE);
+    })
+    .parseAsync()
+    .catch(reportAndExit);
+}

@@ -25,9 +25,14 @@ const releaseUrl = process.env.RELEASE_URL || `${homepage}/releases/download/v${
 if (!process.env.RELEASE_URL) process.stderr.write(`make dist: RELEASE_URL not set; the manifest's uri points at ${releaseUrl}\n`);
 
 const linuxAmd64Archive = `kubectl-tap_v${version}_linux_amd64.tar.gz`;
-archive(linuxAmd64Archive, { 'kubectl-tap': 'dist/sea/kubectl-tap', LICENSE: 'LICENSE' });
+archive(linuxAmd64Archive, { 'kubectl-tap': 'dist/sea/kubectl-tap', 'kubectl_complete-tap': 'packaging/kubectl_complete-tap', LICENSE: 'LICENSE' });
 const portableArchive = `kubectl-tap_v${version}_portable.tar.gz`;
-archive(portableArchive, { 'kubectl-tap': 'packaging/launcher.sh', 'kubectl-tap.mjs': 'dist/kubectl-tap', LICENSE: 'LICENSE' });
+archive(portableArchive, {
+  'kubectl-tap': 'packaging/launcher.sh',
+  'kubectl-tap.mjs': 'dist/kubectl-tap',
+  'kubectl_complete-tap': 'packaging/kubectl_complete-tap',
+  LICENSE: 'LICENSE',
+});
 npmPackage();
 
 const manifest = render(readFileSync('packaging/krew-manifest.template.yaml', 'utf8'), {
@@ -62,6 +67,7 @@ function npmPackage() {
   const dir = join(stage, 'npm');
   mkdirSync(dir, { recursive: true });
   copyFileSync('dist/kubectl-tap', join(dir, 'kubectl-tap.mjs'));
+  copyFileSync('packaging/kubectl_complete-tap', join(dir, 'kubectl_complete-tap'));
   for (const f of ['LICENSE', 'README.md']) copyFileSync(f, join(dir, f));
   const manifest = {
     name: pkg.name,
@@ -69,9 +75,9 @@ function npmPackage() {
     description: pkg.description,
     license: pkg.license,
     type: 'module',
-    bin: { 'kubectl-tap': 'kubectl-tap.mjs' },
+    bin: { 'kubectl-tap': 'kubectl-tap.mjs', 'kubectl_complete-tap': 'kubectl_complete-tap' },
     engines: pkg.engines,
-    files: ['kubectl-tap.mjs'],
+    files: ['kubectl-tap.mjs', 'kubectl_complete-tap'],
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   run('npm', ['pack', '--silent', '--pack-destination', release, dir]);

@@ -107,8 +107,8 @@ describe('make dist', { skip }, () => {
   test('linux/amd64: the single executable, installed as krew does, runs through kubectl with no Node on PATH', () => {
     const platform = manifest.spec!.platforms!.find((p) => selectorMatches(p.selector!, { os: 'linux', arch: 'amd64' }))!;
     const { binDir, installDir } = krewInstall(join(release, basename(platform.uri!)), platform, 'tap', tempDir('krew-root-'));
-    assert.deepEqual(readdirSync(installDir).sort(), ['LICENSE', 'kubectl-tap']);
-    const PATH = [binDir, toolDir(['kubectl'])].join(delimiter);
+    assert.deepEqual(readdirSync(installDir).sort(), ['LICENSE', 'kubectl-tap', 'kubectl_complete-tap']);
+    const PATH = [binDir, toolDir(['kubectl', 'sh'])].join(delimiter);
     const env = { HOME: tempDir('tap-home-'), PATH };
     assert.ok(PATH.split(delimiter).every((d) => !existsSync(join(d, 'node'))), 'node is on the test PATH');
     const version = spawnSync(kubectl, ['tap', 'version', '-o', 'json'], { env, encoding: 'utf8' });
@@ -120,12 +120,16 @@ describe('make dist', { skip }, () => {
     assertValidEntries(read.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)));
     assert.deepEqual(entries, reference);
     assert.match(read.stderr, /losses: none/);
+    // Completion, linked by hand as docs/install.md says (krew links only bin).
+    symlinkSync(join(installDir, 'kubectl_complete-tap'), join(binDir, 'kubectl_complete-tap'));
+    const completed = spawnSync(kubectl, ['__complete', 'tap', 're'], { env, encoding: 'utf8' });
+    assert.equal(completed.stdout, 'read\n:4\n', completed.stderr);
   });
 
   test('linux/arm64, darwin: the portable archive, installed as krew does, runs with Node from PATH and says so without it', () => {
     const platform = manifest.spec!.platforms!.find((p) => selectorMatches(p.selector!, { os: 'darwin', arch: 'arm64' }))!;
     const { binDir, installDir } = krewInstall(join(release, basename(platform.uri!)), platform, 'tap', tempDir('krew-root-'));
-    assert.deepEqual(readdirSync(installDir).sort(), ['LICENSE', 'kubectl-tap', 'kubectl-tap.mjs']);
+    assert.deepEqual(readdirSync(installDir).sort(), ['LICENSE', 'kubectl-tap', 'kubectl-tap.mjs', 'kubectl_complete-tap']);
     const shellTools = ['sh', 'readlink', 'dirname', 'sed'];
     const withNode = { HOME: tempDir('tap-home-'), PATH: [binDir, toolDir(['kubectl', 'node', ...shellTools])].join(delimiter) };
     const version = spawnSync(kubectl, ['tap', 'version'], { env: withNode, encoding: 'utf8' });
@@ -139,10 +143,18 @@ describe('make dist', { skip }, () => {
     assert.match(r.stderr, /^kubectl tap: needs Node\.js 20 or later on PATH \(none found\)$/m);
   });
 
+  test("docs/install.md shows kubectl tap version's real output", () => {
+    const doc = readFileSync(join(repoRoot, 'docs/install.md'), 'utf8');
+    for (const args of [['version'], ['version', '-o', 'json']]) {
+      const r = spawnSync(cliPath, args, { encoding: 'utf8' });
+      assert.ok(doc.includes(`$ kubectl tap ${args.join(' ')}\n${r.stdout}`), `docs/install.md lacks the output of kubectl tap ${args.join(' ')}:\n${r.stdout}`);
+    }
+  });
+
   test('npm: the package has no dependencies or test files, and installs offline into a prefix with a working kubectl-tap', () => {
     const tarball = join(release, `kubectl-tap-${pkg.version}.tgz`);
     const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    assert.deepEqual(listing.sort(), ['package/LICENSE', 'package/README.md', 'package/kubectl-tap.mjs', 'package/package.json']);
+    assert.deepEqual(listing.sort(), ['package/LICENSE', 'package/README.md', 'package/kubectl-tap.mjs', 'package/kubectl_complete-tap', 'package/package.json']);
     const packed = JSON.parse(spawnSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }).stdout);
     for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies', 'scripts']) assert.equal(packed[field], undefined, field);
 
