@@ -16,7 +16,7 @@ IMAGE_ARCHIVE ?= dist/kubectl-tap-tapper-$(VERSION).oci.tar
 IMAGE_ARCHIVE_FORMAT ?= oci-archive
 PODMAN_ENV    := CONTAINERS_CONF=$(CURDIR)/tapper-image/containers.conf
 
-.PHONY: all deps apt build test fuzz bench soak demo typecheck clean image image-archive clean-image
+.PHONY: all deps apt build sea dist test fuzz bench soak demo typecheck clean image image-archive clean-image
 
 all: build
 
@@ -38,6 +38,14 @@ deps: apt node_modules/.package-lock.json
 
 build: deps
 	node scripts/build.mjs
+
+# The Linux/amd64 single executable (Node's single-executable applications; ~100 MB).
+sea: build
+	node scripts/sea.mjs
+
+# Release archives, the npm package and the krew manifest (docs/install.md).
+dist: sea
+	node scripts/dist.mjs
 
 typecheck: deps
 	npx tsc --noEmit -p .
@@ -87,4 +95,4 @@ clean-image:
 	-$(PODMAN_ENV) podman image prune -f
 
 clean:
-	rm -rf dist bench/out
+	rm -rf dist bench/out krew-manifest.yaml

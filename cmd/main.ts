@@ -4,39 +4,42 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pkg from '../package.json' with { type: 'json' };
-import { cleanCommand } from './clean.js';
-import { manifestsCommand } from './manifests.js';
-import { readCommand } from './read.js';
-import { tapCommand } from './tap.js';
-import { versionCommand } from './version.js';
+import { COMMANDS } from './commands.js';
 import { EXIT_CODES_HELP, EXIT_USAGE, reportAndExit } from './exit.js';
 import { STDIN_ARG } from './flags.js';
 import { usageMessage } from './usage.js';
 
 const argv = hideBin(process.argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
-const subcommands = [readCommand, cleanCommand, manifestsCommand, versionCommand];
-const commandNames = subcommands.map((c) => String(c.command).split(' ')[0]!);
+/** The subcommands' names (the default command, the live session, has none). */
+const commandNames = COMMANDS.map((c) => String(c.command).split(' ')[0]!).filter((name) => !name.startsWith('$0') && !name.startsWith('['));
 
-await yargs(argv)
-  .scriptName('kubectl tap')
-  .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
-  // Subcommands are matched before the default command, so their names win over a pod regex
-  // (`--pods read` taps pods called read).
-  .command(tapCommand)
-  .command(readCommand)
-  .command(cleanCommand)
-  .command(manifestsCommand)
-  .command(versionCommand)
-  .strict()
-  .recommendCommands()
-  .help()
-  .alias('h', 'help')
-  .version('version', 'Print the version (as the version command does)', `kubectl-tap ${pkg.version}`)
-  .epilogue(EXIT_CODES_HELP)
-  .wrap(Math.min(100, process.stdout.columns || 100))
-  .fail((message, error) => {
-    if (error) reportAndExit(error);
-    process.stderr.write(`kubectl tap: ${usageMessage(message, argv, commandNames)}\n`);
-    process.exit(EXIT_USAGE);
-  })
-  .parseAsync();
+// `kubectl_complete-tap` (kubectl >= 1.26 runs it on TAB) calls `kubectl-tap __complete WORDS`.
+if (argv[0] === '__complete') {
+  void import('./complete.js').then(({ printCompletions }) => printCompletions(hideBin(process.argv).slice(1)));
+} else {
+  run();
+}
+
+function run(): void {
+  // No top-level await: the single executable (scripts/sea.mjs) runs a CommonJS build.
+  void yargs(argv)
+    .scriptName('kubectl tap')
+    .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
+    // Subcommands are matched before the default command, so their names win over a pod regex
+    // (`--pods read` taps pods called read).
+    .command(COMMANDS)
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version('version', 'Print the version (as the version command does)', `kubectl-tap ${pkg.version}`)
+    .epilogue(EXIT_CODES_HELP)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((message, error) => {
+      if (error) reportAndExit(error);
+      process.stderr.write(`kubectl tap: ${usageMessage(message, argv, commandNames)}\n`);
+      process.exit(EXIT_USAGE);
+    })
+    .parseAsync()
+    .catch(reportAndExit);
+}

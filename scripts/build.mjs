@@ -3,12 +3,8 @@
 // `node dist/tapper.js`). Heavy modules are loaded lazily by the commands that need them,
 // so `kubectl tap --help` stays fast.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
-
-// The stack's YAML templates go inside the one-file CLI (src/kube/manifests.ts reads them
-// from manifests/ when run from source).
-const manifestFiles = ['namespace.yaml', 'reaper.yaml', 'tapper-serviceaccount.yaml', 'session-secret.yaml', 'tapper-daemonset.yaml'];
-const manifests = Object.fromEntries(manifestFiles.map((f) => [f, readFileSync(`manifests/${f}`, 'utf8')]));
+import { chmodSync } from 'node:fs';
+import { bundledManifests } from './bundle-inputs.mjs';
 
 await build({
   entryPoints: ['cmd/main.ts'],
@@ -29,7 +25,7 @@ await build({
   },
   // pcap is a native addon, used only by the tapper's live capture.
   external: ['pcap'],
-  define: { __TAP_MANIFESTS__: JSON.stringify(manifests) },
+  define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()) },
   logLevel: 'warning',
 });
 chmodSync('dist/kubectl-tap', 0o755);

@@ -64,10 +64,15 @@ test('unknown options and commands: one line, exit 2, "see --help" once', async 
 });
 
 test('--version and the version command print the package version', async () => {
-  for (const args of [['--version'], ['version']]) {
+  // --version is the version alone; the version command also names the default tapper image.
+  const expected: [string[], string][] = [
+    [['--version'], `kubectl-tap ${pkg.version}\n`],
+    [['version'], `kubectl-tap ${pkg.version}\ntapper image kubectl-tap/tapper:${pkg.version}\n`],
+  ];
+  for (const [args, stdout] of expected) {
     const r = await runCli(args);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `kubectl-tap ${pkg.version}\n`);
+    assert.equal(r.stdout, stdout);
     assert.equal(r.stderr, '');
   }
 });
