@@ -95,13 +95,14 @@ export const TARGETS_TTL_SECONDS = 120;
 
 /** The targets sent to every tapper (each captures the pods of its own node). */
 export function targetsBody(view: ClusterView, pods: PodObject[]): TargetsBody {
-  const ips = new Set(pods.map((p) => p.status.podIP!));
+  // Every Service with a ClusterIP, not only the targets' own: a target that dials any of them
+  // (kube-dns above all) is seen before DNAT and after, and the tapper keeps one copy only of
+  // what it knows to be a Service (src/node/dnat.ts).
   const services: TargetsBody['services'] = [];
   for (const svc of view.allServices()) {
     const info = serviceInfo(svc);
     if (info.clusterIPs.length === 0) continue;
-    const endpoints = endpointsOf(view, svc).filter((ip) => ips.has(ip));
-    if (endpoints.length === 0) continue;
+    const endpoints = endpointsOf(view, svc);
     services.push({ namespace: info.namespace, name: info.name, clusterIPs: info.clusterIPs, ports: info.ports.map(({ port, targetPort, protocol }) => ({ port, targetPort, protocol })), endpoints });
   }
   return {
