@@ -26,7 +26,7 @@ const VALUE = 't'.repeat(200);
  * server's table (the table grows ten entries while each header list is let go as its stream
  * ends); then stream 21's response refers to the newest entry (index 62).
  */
-function twoRequests(conn: Http2Connection): void {
+function tenAnswersThenAReference(conn: Http2Connection): void {
   const ids = Array.from({ length: 10 }, (_, i) => 2 * i + 1);
   conn.onData(0, Buffer.concat(ids.map((id) => frame(H2.HEADERS, END_HEADERS | END_STREAM, id, requestBlock('/a')))), 3);
   conn.onData(1, Buffer.concat(ids.map((id) => frame(H2.HEADERS, END_HEADERS | END_STREAM, id, responseBlock(literalIncremental(`x-tenant-${id}`, VALUE))))), 4);
@@ -38,7 +38,7 @@ test('HTTP/2: the connection state and the HPACK table growth are charged as tcp
   const { ctx, conn, calls } = connection(1024 * 1024, 0);
   const empty = ctx.memory.usedBy('tcp.connections');
   assert.ok(empty >= 5000, `state charged: ${empty}`);
-  twoRequests(conn);
+  tenAnswersThenAReference(conn);
   // Ten entries of about 14 + 200 + 32 RFC bytes, plus their overhead.
   assert.ok(ctx.memory.usedBy('tcp.connections') >= empty + 2400, `table charged: ${ctx.memory.usedBy('tcp.connections')}`);
   assert.equal(calls.length, 11);
@@ -56,7 +56,7 @@ test('HTTP/2: an HPACK table the budget cannot take is forgotten and counted; th
   const state = connection(limit, 0).ctx.memory.usedBy('tcp.connections');
   for (let room = state; room < state + 16000 && run === undefined; room += 10) {
     const r = connection(limit, limit - room);
-    twoRequests(r.conn);
+    tenAnswersThenAReference(r.conn);
     const s = r.ctx.stats;
     const kept = r.calls.length === 11 && r.calls.slice(0, 10).some((c) => JSON.stringify(c.response).includes(VALUE));
     if (kept && s.get('http2.hpackTablesShed.memoryBudget') > 0) run = r;
