@@ -383,3 +383,64 @@ export function partialMessages(path: string, o: { protocol: 'http1' | 'http2' |
   }
   w.close();
 }
+
+/** One AMQP 0-9-1 frame: type, channel, size, payload, frame-end. */
+function amqpFrame(type: number, channel: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(7);
+  head.writeUInt8(type, 0);
+  head.writeUInt16BE(channel, 1);
+  head.writeUInt32BE(payload.length, 3);
+  return Buffer.concat([head, payload, Buffer.from([0xce])]);
+}
+
+function amqpMethod(channel: number, classId: number, methodId: number, args: Buffer): Buffer {
+  const id = Buffer.alloc(4);
+  id.writeUInt16BE(classId, 0);
+  id.writeUInt16BE(methodId, 2);
+  return amqpFrame(1, channel, Buffer.concat([id, args]));
+}
+
+function shortstr(s: string): Buffer {
+  return Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]);
+}
+
+/**
+ * An AMQP client that never hears back, round-robin over `channels` channels, `perChannel`
+ * items each: `requests` are queue.declare (a synchronous method, waiting for declare-ok,
+ * queue names of `nameBytes`); `publishes` are basic.publish on confirm channels (after a
+ * no-wait confirm.select) with a small body, waiting for the broker's basic.ack.
+ */
+export function amqpUnanswered(path: string, o: { kind: 'requests' | 'publishes'; channels: number; perChannel: number; nameBytes: number }): void {
+  const w = new PcapWriter(path);
+  const conv = new TcpConversation(w, client(0), { ip: SERVER.ip, port: 5672 });
+  conv.send(0, Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
+  let batch: Buffer[] = [];
+  const flush = () => {
+    conv.send(0, Buffer.concat(batch));
+    batch = [];
+  };
+  if (o.kind === 'publishes') {
+    // confirm.select with no-wait: nothing waits on it.
+    for (let ch = 1; ch <= o.channels; ch++) batch.push(amqpMethod(ch, 85, 10, Buffer.from([1])));
+    flush();
+  }
+  const body = Buffer.from('hello');
+  for (let i = 0; i < o.perChannel; i++) {
+    for (let ch = 1; ch <= o.channels; ch++) {
+      const name = `q${ch}-${i}-`.padEnd(o.nameBytes, 'x');
+      if (o.kind === 'requests') {
+        batch.push(amqpMethod(ch, 50, 10, Buffer.concat([Buffer.alloc(2), shortstr(name), Buffer.from([0]), Buffer.alloc(4)])));
+      } else {
+        batch.push(amqpMethod(ch, 60, 40, Buffer.concat([Buffer.alloc(2), shortstr(''), shortstr(name), Buffer.from([0])])));
+        const header = Buffer.alloc(14);
+        header.writeUInt16BE(60, 0);
+        header.writeBigUInt64BE(BigInt(body.length), 4);
+        batch.push(amqpFrame(2, ch, header), amqpFrame(3, ch, body));
+      }
+      if (batch.length >= 500) flush();
+    }
+  }
+  if (batch.length > 0) flush();
+  conv.fin();
+  w.close();
+}

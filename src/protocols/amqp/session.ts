@@ -23,9 +23,23 @@ export const MAX_UNCONFIRMED = 1024;
 
 const REDACTED = '[redacted]';
 
-interface Pending {
-  spec: MethodSpec;
+/**
+ * Fixed cost of one call waiting on its reply or confirm, besides its record's strings: the
+ * Call and record objects, the array slot and the set entry that keeps the age order.
+ */
+const WAITING_COST = 512;
+
+/** A call held until its reply or confirm comes: charged to the memory budget as 'app.pending'. */
+interface Waiting {
   call: Call;
+  /** Bytes charged for it. */
+  cost: number;
+  /** Where it is queued, so that shedding (oldest first, across channels) can take it out. */
+  list: Waiting[];
+}
+
+interface Pending extends Waiting {
+  spec: MethodSpec;
   /** basic.get-ok's content is still arriving: the call completes with its last body frame. */
   awaitingContent?: boolean;
 }
@@ -48,7 +62,11 @@ interface Channel {
   content: [Content | null, Content | null];
   confirms: boolean;
   publishSeq: number;
-  unconfirmed: Array<{ seq: number; call: Call }>;
+  unconfirmed: Unconfirmed[];
+}
+
+interface Unconfirmed extends Waiting {
+  seq: number;
 }
 
 export class AmqpSession implements StreamParser {
@@ -60,9 +78,13 @@ export class AmqpSession implements StreamParser {
   /** Unfinished frames of both directions, charged to the memory budget. */
   private readonly buffers: MemoryAccount;
   private busy = false;
+  /** Every call waiting on a reply or confirm, oldest first (insertion order), for shedding. */
+  private readonly waiting = new Set<Waiting>();
+  private readonly waitingMemory: MemoryAccount;
 
   constructor(private readonly ctx: StreamContext) {
     this.bodies = new KeptBytes(ctx.memory);
+    this.waitingMemory = ctx.memory.account('app.pending', (want) => this.shedOldest(want));
     this.buffers = ctx.memory.account('app.buffers', () => {
       // The budget wants the bytes back: the larger unfinished frame is dropped, as to a gap.
       if (this.busy) return;
@@ -109,6 +131,50 @@ export class AmqpSession implements StreamParser {
     this.readers[1].lose();
     this.bodies.close();
     this.buffers.close();
+    this.waitingMemory.close();
+  }
+
+  /** Queues a call to wait for its reply or confirm, charged to the budget; false if given up. */
+  private hold(w: Pending | Unconfirmed): boolean {
+    if (!this.waitingMemory.charge(w.cost)) {
+      // The budget refused: this connection's own oldest go first, then this one if need be.
+      this.shedOldest(w.cost);
+      if (!this.waitingMemory.charge(w.cost)) {
+        this.giveUp(w);
+        return false;
+      }
+    }
+    w.list.push(w);
+    this.waiting.add(w);
+    return true;
+  }
+
+  /** A waiting call taken off its list (reply, confirm, close): its bytes go back. */
+  private unhold(w: Waiting): void {
+    if (this.waiting.delete(w)) this.waitingMemory.release(w.cost);
+  }
+
+  /**
+   * Emits the oldest waiting calls, across channels, without their replies until `want` bytes
+   * are freed. A reply that comes later is counted as unpaired (amqp.unpairedReplies), a
+   * confirm as unmatched (amqp.unmatchedConfirms): the pairing of the others stays right.
+   */
+  private shedOldest(want: number): void {
+    let freed = 0;
+    for (const w of this.waiting) {
+      if (freed >= want) break;
+      freed += w.cost;
+      this.unhold(w);
+      const i = w.list.indexOf(w);
+      if (i >= 0) w.list.splice(i, 1);
+      this.giveUp(w);
+    }
+  }
+
+  private giveUp(w: Waiting): void {
+    this.ctx.stats.add('amqp.callsShed.memoryBudget');
+    w.call.error = `given up waiting for the ${'seq' in w ? 'confirm' : 'reply'}: memory budget`;
+    this.finish(w.call, null);
   }
 
   private onProtocolHeader(dir: Dir, header: Buffer): void {
@@ -186,6 +252,7 @@ export class AmqpSession implements StreamParser {
     const idx = waiting.findIndex((p) => p.spec.replies?.includes(spec.name));
     if (idx >= 0) {
       const [p] = waiting.splice(idx, 1);
+      this.unhold(p);
       if (idx > 0) this.ctx.stats.add('amqp.repliesOutOfOrder');
       p.call.response = record;
       if (spec.content) {
@@ -215,7 +282,7 @@ export class AmqpSession implements StreamParser {
         this.finish(call, null);
         return;
       }
-      ch.pending[dir].push({ spec, call });
+      this.hold({ spec, call, cost: waitingCost(record), list: ch.pending[dir] });
       return;
     }
     this.finish(call, null);
@@ -285,9 +352,11 @@ export class AmqpSession implements StreamParser {
       ch.publishSeq += 1;
       if (ch.unconfirmed.length >= MAX_UNCONFIRMED) {
         this.ctx.stats.add('amqp.unconfirmedOverflow');
-        this.finish(ch.unconfirmed.shift()!.call, null);
+        const oldest = ch.unconfirmed.shift()!;
+        this.unhold(oldest);
+        this.finish(oldest.call, null);
       }
-      ch.unconfirmed.push({ seq: ch.publishSeq, call });
+      this.hold({ seq: ch.publishSeq, call, cost: waitingCost(call.request), list: ch.unconfirmed });
       return;
     }
     this.finish(call, spec.name === 'basic.publish' ? null : ts);
@@ -302,8 +371,10 @@ export class AmqpSession implements StreamParser {
       this.ctx.stats.add('amqp.unmatchedConfirms');
       return false;
     }
-    ch.unconfirmed = ch.unconfirmed.filter((u) => !covered(u.seq));
+    // In place: the entries point at this list (for shedding).
+    for (let i = ch.unconfirmed.length - 1; i >= 0; i--) if (covered(ch.unconfirmed[i].seq)) ch.unconfirmed.splice(i, 1);
     for (const u of done) {
+      this.unhold(u);
       u.call.response = { ...record };
       this.finish(u.call, ts);
     }
@@ -319,12 +390,14 @@ export class AmqpSession implements StreamParser {
     for (const d of [0, 1] as const) {
       this.cutContent(ch, d, ts);
       for (const p of ch.pending[d].splice(0)) {
+        this.unhold(p);
         if (closeRecord) p.call.response = closeRecord;
         p.call.error = why;
         this.finish(p.call, closeRecord ? ts : null);
       }
     }
     for (const u of ch.unconfirmed.splice(0)) {
+      this.unhold(u);
       u.call.error = closeRecord ? `${why} before the confirm` : 'connection closed before the confirm';
       this.finish(u.call, null);
     }
@@ -381,4 +454,19 @@ function summarize(call: Call): string {
   const short = reply.startsWith(cls) ? reply.slice(cls.length) : reply;
   const detail = reply.endsWith('.close') ? ` ${call.response.replyCode} ${call.response.replyText}` : '';
   return `${head} -> ${short}${detail}`;
+}
+
+/**
+ * What a waiting call holds, honestly estimated: a fixed cost plus its record's strings (UTF-16)
+ * one level down, which includes a publish's rendered body (up to --max-body) and properties.
+ */
+function waitingCost(record: Record<string, unknown>): number {
+  let bytes = WAITING_COST;
+  const add = (v: unknown, depth: number): void => {
+    if (typeof v === 'string') bytes += 2 * v.length + 32;
+    else if (v !== null && typeof v === 'object' && depth < 2) for (const x of Object.values(v)) add(x, depth + 1);
+    else bytes += 16;
+  };
+  for (const v of Object.values(record)) add(v, 0);
+  return bytes;
 }
