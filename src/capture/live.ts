@@ -104,6 +104,7 @@ export function openLiveCapture(options: LiveCaptureOptions, onFrame: (frame: Fr
   const frame: Frame = { tsMicros: 0, linkType, data: Buffer.alloc(0), originalLength: 0, fileOffset: -1 };
   let delivered = 0;
   session.on('packet', (packet: { buf: Buffer; header: Buffer }) => {
+    if (closed) return; // drained by close() below: this handle's successor delivers them
     // Header as libpcap's pcap_pkthdr, host byte order: tv_sec, tv_usec, caplen, len (32 bits each).
     const header = packet.header;
     const caplen = header.readUInt32LE(8);
@@ -119,8 +120,26 @@ export function openLiveCapture(options: LiveCaptureOptions, onFrame: (frame: Fr
     close() {
       if (closed) return;
       closed = true;
+      // pcap 3.1.0 frees a closed handle inside its dispatch, and when that dispatch runs from
+      // its poll handler it deletes the async resource it is running in (a use after free,
+      // seen as glibc's "corrupted double-linked list" once in three runs of the tapper suite).
+      // So poll events no longer dispatch, and the handle is drained from a timer of ours
+      // until libpcap reports the break (-2) and the package frees it outside that scope.
+      const native = (session as unknown as { session: { read_callback: () => void; dispatch(b: Buffer, h: Buffer): number } }).session;
+      const buffers = session as unknown as { buf: Buffer; header: Buffer };
+      native.read_callback = () => {};
       session.close();
       if (cookie !== 0) sendWake(cookie);
+      const drain = () => {
+        let result: number;
+        try {
+          result = native.dispatch(buffers.buf, buffers.header);
+        } catch {
+          return; // already freed
+        }
+        if (result !== -2) setTimeout(drain, 10).unref();
+      };
+      setTimeout(drain, 0).unref();
     },
     stats() {
       const s = closed ? { ps_recv: 0, ps_drop: 0, ps_ifdrop: 0 } : session.stats();
