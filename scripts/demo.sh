@@ -32,3 +32,8 @@ kubectl tap -n shop -o summary --duration "${DEMO_DURATION:-30s}"
 echo
 echo '$ kubectl get namespaces    # the stack is gone'
 kubectl get namespaces
+echo
+echo '$ kubectl get all,secrets,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings,namespaces -A -l app.kubernetes.io/managed-by=kubectl-tap'
+left=$(kubectl get all,secrets,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings,namespaces -A -l app.kubernetes.io/managed-by=kubectl-tap -o name)
+if [ -n "$left" ]; then echo "left behind by kubectl tap: $left" >&2; exit 1; fi
+echo 'nothing labelled app.kubernetes.io/managed-by=kubectl-tap is left'
