@@ -34,6 +34,8 @@ export interface Call {
   incomplete?: boolean;
   /** The call was initiated by the connection's server side (AMQP basic.deliver, Redis push). */
   fromServer?: boolean;
+  /** The capture joined the connection after it began (no handshake, preface or protocol header seen). */
+  midstream?: boolean;
 }
 
 export interface Entry {
@@ -48,6 +50,8 @@ export interface Entry {
   summary: string;
   error?: string;
   incomplete?: boolean;
+  /** The capture joined the call's connection after it began: see docs/entries.md. */
+  midstream?: true;
   /** Name of the node whose tapper captured the call (cluster mode; set by the tapper). */
   node?: string;
   /** How the tapper saw the call (cluster mode; set by the tapper). */
@@ -117,5 +121,6 @@ export function makeEntry(
   };
   if (call.error !== undefined) entry.error = call.error;
   if (call.incomplete) entry.incomplete = true;
+  if (call.midstream) entry.midstream = true;
   return entry;
 }

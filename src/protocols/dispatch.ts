@@ -170,7 +170,14 @@ class DetectingParser implements StreamParser {
       options: this.options,
       stats: this.stats,
       memory: this.memory,
-      emit: (call) => this.emit(call, client, server),
+      // Every entry of a connection joined mid-stream says so: what came before the capture
+      // (a handshake, a preface, negotiated tables) is unknown to its dissector.
+      emit: this.ends.midstream
+        ? (call) => {
+          call.midstream = true;
+          this.emit(call, client, server);
+        }
+        : (call) => this.emit(call, client, server),
       switchTo: (protocol, init) => {
         const next = tcpDissectorByName(protocol);
         if (!next) return null;
@@ -196,11 +203,17 @@ function pick(probe: Probe, final: boolean, stats: Stats): { dissector: TcpDisse
       verdict = 'no';
     }
     if (verdict === 'yes') return { dissector: d, undecided: false };
-    // Registry order is priority: an earlier dissector still undecided wins over a later 'yes'
-    // only once it decides, so stop here and wait for more bytes (unless input ended).
+    // Registry order is priority: on a connection seen from its start, an earlier dissector
+    // still undecided wins over a later 'yes' once it decides, so stop here and wait for more
+    // bytes (unless input ended). Joined mid-stream there is no opening message to wait for:
+    // a detector scanning for a message boundary may stay undecided for kilobytes (Kafka does
+    // for 4 KiB of any binary stream), which on a quiet long-lived connection (a publisher's
+    // AMQP channel, a gRPC channel) is minutes or forever in a live session. There the first
+    // detector to confirm a chain of well-formed messages wins, as in Zeek's dynamic protocol
+    // detection; every midstream detector validates consecutive frames before saying 'yes'.
     if (verdict === 'more') {
       undecided = true;
-      if (!final) return { dissector: null, undecided };
+      if (!final && !probe.midstream) return { dissector: null, undecided };
     }
   }
   return { dissector: null, undecided };

@@ -1,0 +1,169 @@
+// A TLS connection the capture joined after its handshake. Nothing of it can be decrypted and
+// no ClientHello will come (so no SNI, no offered versions): what can be said honestly is that
+// the two ends talk TLS, with which record-layer version, and when the server first answered.
+// One entry per connection, made as soon as a server record follows a client record (a live
+// session must not wait for the connection to end); then every record is walked by its
+// header only, never buffered, and counted (tls.midstream.records, tls.bytesIgnored), so a
+// broken chain is seen (tls.malformed) and not papered over.
+//
+// If the bytes turn out to begin with a ClientHello after all (the capture began between the
+// SYN and the first data), the handshake parser takes over and the usual entry is made.
+
+import type { Call } from '../../entry.js';
+import type { Dir, StreamContext, StreamParser } from '../types.js';
+import { versionName } from './names.js';
+import { TlsParser } from './parser.js';
+import { BOUNDARY_SCAN, CONTENT_TYPE_NAMES, findRecordBoundary, plausibleHeader, RECORD_HEADER } from './records.js';
+
+const HANDSHAKE = 22;
+const CLIENT_HELLO = 1;
+
+/** One direction's walk over record headers. */
+class RecordWalk {
+  synced = false;
+  /** Bytes held while looking for the first boundary (at most BOUNDARY_SCAN + a header). */
+  private held: Buffer = Buffer.alloc(0);
+  /** Bytes of a header cut short by a segment end. */
+  private header: Buffer = Buffer.alloc(0);
+  /** Bytes of the current record's body still to pass over. */
+  private skip = 0;
+  records = 0;
+  bytes = 0;
+  firstVersion = 0;
+
+  /** Bytes were lost: the next record boundary must be found again from the headers. */
+  lose(): void {
+    this.synced = false;
+    this.held = Buffer.alloc(0);
+    this.header = Buffer.alloc(0);
+    this.skip = 0;
+  }
+
+  /**
+   * Walks `data`; calls `onRecord` for each header read. Returns false when a header is not a
+   * TLS header: the chain is broken, the caller stops walking this direction.
+   */
+  push(data: Buffer, onRecord: (type: number) => void): boolean {
+    let buf = data;
+    if (!this.synced) {
+      buf = this.held.length > 0 ? Buffer.concat([this.held, data]) : data;
+      const chain = findRecordBoundary(buf);
+      if (chain === null) {
+        // Keep the tail only: a boundary further on is found from it (bounded).
+        this.held = Buffer.from(buf.subarray(Math.max(0, buf.length - BOUNDARY_SCAN)));
+        return true;
+      }
+      this.synced = true;
+      this.held = Buffer.alloc(0);
+      buf = buf.subarray(chain.at);
+    }
+    let pos = 0;
+    while (pos < buf.length) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, buf.length - pos);
+        this.skip -= n;
+        pos += n;
+        continue;
+      }
+      const need = RECORD_HEADER - this.header.length;
+      const piece = buf.subarray(pos, pos + need);
+      this.header = this.header.length === 0 ? Buffer.from(piece) : Buffer.concat([this.header, piece]);
+      pos += piece.length;
+      if (!plausibleHeader(this.header, 0)) return false;
+      if (this.header.length < RECORD_HEADER) break;
+      const type = this.header[0];
+      const len = this.header.readUInt16BE(3);
+      if (this.records === 0) this.firstVersion = this.header.readUInt16BE(1);
+      this.records += 1;
+      this.bytes += RECORD_HEADER + len;
+      this.header = Buffer.alloc(0);
+      this.skip = len;
+      onRecord(type);
+    }
+    return true;
+  }
+}
+
+export class TlsMidstreamParser implements StreamParser {
+  private readonly walks: [RecordWalk, RecordWalk] = [new RecordWalk(), new RecordWalk()];
+  private readonly broken: [boolean, boolean] = [false, false];
+  private handshake: TlsParser | null = null;
+  private reported = false;
+  private firstClientMicros = 0;
+  private clientRecordsBeforeAnswer = 0;
+  private clientBytesBeforeAnswer = 0;
+
+  constructor(private readonly ctx: StreamContext) {}
+
+  onData(dir: Dir, data: Buffer, tsMicros: number): void {
+    if (this.handshake) return this.handshake.onData(dir, data, tsMicros);
+    if (this.broken[dir]) return void this.ctx.stats.add('tls.bytesIgnored', data.length);
+    const walk = this.walks[dir];
+    const fresh = walk.records === 0 && walk.synced === false;
+    if (fresh && dir === 0 && this.walks[1].records === 0 && startsWithClientHello(data)) {
+      // Not mid-handshake after all: the connection's first client bytes are a ClientHello.
+      this.handshake = new TlsParser({ ...this.ctx, midstream: false });
+      return this.handshake.onData(dir, data, tsMicros);
+    }
+    const ok = walk.push(data, (type) => this.onRecord(dir, type, tsMicros));
+    this.ctx.stats.add('tls.bytesIgnored', data.length);
+    if (!ok) {
+      // A header that is not TLS where the chain says one starts: stop believing this side.
+      this.broken[dir] = true;
+      this.ctx.stats.add('tls.malformed');
+    }
+  }
+
+  private onRecord(dir: Dir, type: number, tsMicros: number): void {
+    this.ctx.stats.add(`tls.midstream.records.${CONTENT_TYPE_NAMES[type] ?? type}`);
+    if (this.reported) return;
+    const client = this.walks[0];
+    if (dir === 0) {
+      if (client.records === 1) this.firstClientMicros = tsMicros;
+      this.clientRecordsBeforeAnswer = client.records;
+      this.clientBytesBeforeAnswer = client.bytes;
+      return;
+    }
+    if (client.records > 0) this.report(tsMicros);
+  }
+
+  onGap(dir: Dir, missing: number, tsMicros: number): void {
+    if (this.handshake) return this.handshake.onGap(dir, missing, tsMicros);
+    // Where the next record starts is unknown: look for a chain of records again.
+    this.ctx.stats.add('tls.gaps');
+    this.walks[dir].lose();
+  }
+
+  onEnd(tsMicros: number): void {
+    if (this.handshake) return this.handshake.onEnd(tsMicros);
+    // The client spoke and the server never answered (or the answer was not seen).
+    if (!this.reported && this.walks[0].records > 0) this.report(null);
+    else if (!this.reported) this.ctx.stats.add('tls.midstream.unreported');
+  }
+
+  private report(answerMicros: number | null): void {
+    this.reported = true;
+    const client = this.walks[0];
+    const server = this.walks[1];
+    const request: Record<string, unknown> = {
+      recordVersion: versionName(client.firstVersion),
+      records: this.clientRecordsBeforeAnswer,
+      bytes: this.clientBytesBeforeAnswer,
+    };
+    const response = answerMicros === null ? null : { recordVersion: versionName(server.firstVersion) };
+    const call: Call = {
+      protocol: 'tls',
+      startMicros: this.firstClientMicros,
+      endMicros: answerMicros,
+      request,
+      response,
+      summary: `TLS ${request.recordVersion} records, joined mid-stream (no handshake seen, no SNI)`,
+    };
+    this.ctx.emit(call);
+  }
+}
+
+/** A handshake record whose body starts a ClientHello, at the very start of the bytes. */
+function startsWithClientHello(data: Buffer): boolean {
+  return data.length > RECORD_HEADER && data[0] === HANDSHAKE && plausibleHeader(data, 0) && data[RECORD_HEADER] === CLIENT_HELLO;
+}
