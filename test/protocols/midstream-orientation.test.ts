@@ -38,6 +38,7 @@ async function orientedEntries(name: string, protocol: string): Promise<{ entrie
   assert.equal(entries.length, want.calls.length, `entries: ${entries.map((e) => e.summary).join(' | ')}`);
   for (const e of entries) {
     assert.equal(e.protocol, protocol);
+    assert.equal(e.midstream, true, `${e.summary} is marked as joined mid-stream`);
     assert.deepEqual({ ip: e.src.ip, port: e.src.port }, want.client, `src of ${e.summary}`);
     assert.deepEqual({ ip: e.dst.ip, port: e.dst.port }, want.server, `dst of ${e.summary}`);
   }

@@ -13,10 +13,25 @@
 //   redis.pcap  redis-server on 45379; a node net client on local port 40379 sending RESP.
 //               PING before capture, then LRANGE first (its reply is an array of bulk strings,
 //               which looks like a command), then SET, GET, INCR, HGETALL, DEL.
+//   tls.pcap    a node https server on 18443 (a throw-away self-signed certificate, openssl CLI)
+//               and a keep-alive https agent, as the shop's checkout calls payments: one POST
+//               before capture (so the handshake is behind us), then three POSTs while
+//               capturing. The client is on an ephemeral (higher) port: TLS records say
+//               nothing of who is the client, so the port guess is all there is.
+//   amqp.pcap   rabbitmq-server on 45672; an amqplib publisher on local port 40672 and a
+//               consumer (manual acks) on 40673, both connected, declared and consuming before
+//               capture, as the shop's checkout and shipping are: three sendToQueue while
+//               capturing, each delivered to the consumer and acked. Fewer than 4 KiB a side,
+//               the case a detector that waits for more bytes never leaves in a live session.
 //
-// Usage (root; tcpdump and redis-server installed): npx tsx testdata/midstream/record.ts
+// Usage (root; tcpdump, redis-server, rabbitmq-server, openssl installed):
+//   npx tsx testdata/midstream/record.ts [grpc] [http1] [redis] [tls] [amqp]   (default: all)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +39,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
+import amqp from 'amqplib';
+import { execFileSync } from 'node:child_process';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const protoDir = fileURLToPath(new URL('../grpc/protos/', import.meta.url));
@@ -191,6 +208,112 @@ async function recordRedis(): Promise<void> {
   }
 }
 
-await recordGrpc();
-await recordHttp1();
-await recordRedis();
+// ---- TLS (joined after the handshake) -------------------------------------------------------
+
+async function recordTls(): Promise<void> {
+  const PORT = 18443;
+  const work = mkdtempSync(join(tmpdir(), 'midstream-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${work}/key.pem`, '-out', `${work}/cert.pem`, '-days', '2', '-subj', '/CN=payments.shop.example'], { stdio: 'ignore' });
+    const key = readFileSync(`${work}/key.pem`);
+    const cert = readFileSync(`${work}/cert.pem`);
+    const server = https.createServer({ key, cert }, (req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ charged: true, bytes: body.length })));
+    });
+    await new Promise<void>((resolve) => server.listen(PORT, '127.0.0.1', resolve));
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: cert, servername: 'payments.shop.example' });
+    const charge = (n: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const body = JSON.stringify({ order: `order-${n}`, cents: 1999 * n });
+        const req = https.request({ host: '127.0.0.1', port: PORT, method: 'POST', path: '/charge', agent, servername: 'payments.shop.example', headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    await charge(0); // before tcpdump: the handshake happened, the connection stays open
+    await capture('tls.pcap', PORT, async () => {
+      for (let n = 1; n <= 3; n++) {
+        await charge(n);
+        await sleep(200);
+      }
+    });
+    agent.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---- AMQP 0-9-1 (long-lived publisher and consumer) ----------------------------------------
+
+async function recordAmqp(): Promise<void> {
+  const PORT = 45672;
+  const work = mkdtempSync(join(tmpdir(), 'midstream-amqp-'));
+  const lib = '/usr/lib/rabbitmq/lib';
+  const version = readdirSync(lib).filter((d) => d.startsWith('rabbitmq_server-')).sort().pop();
+  const sbin = join(lib, version!, 'sbin');
+  const node = `tap-midstream-${process.pid}@localhost`;
+  writeFileSync(join(work, 'enabled_plugins'), '[].');
+  const env = {
+    ...process.env, HOME: work, RABBITMQ_MNESIA_BASE: `${work}/mnesia`, RABBITMQ_LOG_BASE: `${work}/log`,
+    RABBITMQ_NODE_PORT: String(PORT), RABBITMQ_DIST_PORT: String(PORT + 10000), RABBITMQ_NODENAME: node,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1', RABBITMQ_ENABLED_PLUGINS_FILE: join(work, 'enabled_plugins'),
+  };
+  const epmdBefore = spawnSyncOut('pgrep', ['-x', 'epmd']);
+  const broker = spawn(join(sbin, 'rabbitmq-server'), [], { env, stdio: 'ignore' });
+  try {
+    const url = `amqp://guest:guest@127.0.0.1:${PORT}`;
+    let publisher: amqp.ChannelModel | null = null;
+    for (let i = 0; i < 120 && !publisher; i++) {
+      await sleep(500);
+      publisher = await amqp.connect(url, { localAddress: '127.0.0.1', localPort: 40672 }).catch(() => null);
+    }
+    if (!publisher) throw new Error('rabbitmq-server did not start');
+    const consumer = await amqp.connect(url, { localAddress: '127.0.0.1', localPort: 40673 });
+    const pub = await publisher.createChannel();
+    await pub.assertQueue('shipments', { durable: false });
+    const sub = await consumer.createChannel();
+    await sub.assertQueue('shipments', { durable: false });
+    let delivered = 0;
+    await sub.consume('shipments', (msg) => {
+      if (!msg) return;
+      delivered += 1;
+      sub.ack(msg);
+    });
+    pub.sendToQueue('shipments', Buffer.from(JSON.stringify({ order: 'warmup' })));
+    while (delivered < 1) await sleep(50);
+    await capture('amqp.pcap', PORT, async () => {
+      for (let n = 1; n <= 3; n++) {
+        pub.sendToQueue('shipments', Buffer.from(JSON.stringify({ order: `order-${n}`, items: n })));
+        while (delivered < n + 1) await sleep(20);
+        await sleep(200);
+      }
+    });
+    await publisher.close();
+    await consumer.close();
+  } finally {
+    execFileSync(join(sbin, 'rabbitmqctl'), ['-n', node, 'stop'], { env, stdio: 'ignore' });
+    await new Promise<void>((resolve) => (broker.exitCode !== null ? resolve() : broker.once('exit', () => resolve())));
+    // The broker starts an epmd daemon: stop the one it started (others, e.g. a simulated
+    // cluster's, were there before and are left alone).
+    const before = new Set(epmdBefore.split('\n'));
+    for (const pid of spawnSyncOut('pgrep', ['-x', 'epmd']).split('\n').filter((p) => p && !before.has(p))) process.kill(Number(pid));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function spawnSyncOut(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+const recorders: Record<string, () => Promise<void>> = { grpc: recordGrpc, http1: recordHttp1, redis: recordRedis, tls: recordTls, amqp: recordAmqp };
+const chosen = process.argv.slice(2);
+for (const name of chosen.length > 0 ? chosen : Object.keys(recorders)) await recorders[name]!();

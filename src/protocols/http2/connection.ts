@@ -277,7 +277,7 @@ export class Http2Connection implements StreamParser {
       this.ctx.stats.add('http2.headerBytesDropped.blockTooLarge', block.size);
       this.abandonBlock(dir);
       // The request still happened: report it, its headers unknown, so its response pairs.
-      if (dir === 0 && block.promisedId === 0) this.onRequestHeaders(block, { fields: [], incomplete: true, droppedFields: 0, droppedBytes: 0 }, ts);
+      if (dir === 0 && block.promisedId === 0) this.onRequestHeaders(block, { fields: [], incomplete: true, unknownFields: 0, droppedFields: 0, droppedBytes: 0 }, ts);
       if ((header.flags & Flag.EndHeaders) === 0) this.discarding[dir] = header.streamId;
       return;
     }
@@ -321,9 +321,12 @@ export class Http2Connection implements StreamParser {
     } catch {
       this.ctx.stats.add('http2.hpackErrors');
       this.hpack[dir].distrust();
-      list = { fields: [], incomplete: true, droppedFields: 0, droppedBytes: 0 };
+      list = { fields: [], incomplete: true, unknownFields: 0, droppedFields: 0, droppedBytes: 0 };
     }
-    if (list.incomplete) this.ctx.stats.add('http2.headerBlocksIncomplete');
+    if (list.incomplete) {
+      this.ctx.stats.add('http2.headerBlocksIncomplete');
+      this.ctx.stats.add('http2.headerFieldsUnknown', list.unknownFields);
+    }
     if (list.droppedFields > 0) {
       this.ctx.stats.add('http2.headerFieldsDropped.listTooLarge', list.droppedFields);
       this.ctx.stats.add('http2.headerBytesDropped.listTooLarge', list.droppedBytes);

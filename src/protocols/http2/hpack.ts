@@ -34,6 +34,8 @@ export interface DecodedBlock {
   fields: [string, string][];
   /** Some fields referenced table entries we do not know and were left out. */
   incomplete: boolean;
+  /** How many: each is counted (http2.headerFieldsUnknown), none is guessed. */
+  unknownFields: number;
   /** Fields past MAX_HEADER_LIST_SIZE, decoded (the table stays in step) but not kept. */
   droppedFields: number;
   /** Their decoded size (name + value + 32 each). */
@@ -95,7 +97,7 @@ export class HpackContext {
   decode(block: Buffer, maxListSize = MAX_HEADER_LIST_SIZE): DecodedBlock {
     const decoder = hpack.decoder.create();
     decoder.push(block);
-    const out: DecodedBlock = { fields: [], incomplete: false, droppedFields: 0, droppedBytes: 0 };
+    const out: DecodedBlock = { fields: [], incomplete: false, unknownFields: 0, droppedFields: 0, droppedBytes: 0 };
     const fields = out.fields;
     let listSize = 0;
     /** Keeps a field while the list is within its limit; once a field did not fit, none is kept. */
@@ -113,8 +115,10 @@ export class HpackContext {
     while (!decoder.isEmpty()) {
       if (decoder.decodeBit() === 1) {
         const entry = this.lookup(decoder.decodeInt());
-        if (entry === undefined) out.incomplete = true;
-        else keep(entry.name, entry.nameSize, entry.value, entry.totalSize - entry.nameSize - 32);
+        if (entry === undefined) {
+          out.incomplete = true;
+          out.unknownFields += 1;
+        } else keep(entry.name, entry.nameSize, entry.value, entry.totalSize - entry.nameSize - 32);
         continue;
       }
       const incremental = decoder.decodeBit() === 1;
@@ -140,6 +144,7 @@ export class HpackContext {
       const rawValue = decoder.decodeStr();
       if (name === undefined) {
         out.incomplete = true;
+        out.unknownFields += 1;
         // We cannot size the new entry, so the table's contents are unknown again.
         if (incremental) this.distrust();
         continue;

@@ -1,10 +1,13 @@
 // A TLS connection the capture joined after its handshake. Nothing of it can be decrypted and
 // no ClientHello will come (so no SNI, no offered versions): what can be said honestly is that
-// the two ends talk TLS, with which record-layer version, and when the server first answered.
-// One entry per connection, made as soon as a server record follows a client record (a live
-// session must not wait for the connection to end); then every record is walked by its
-// header only, never buffered, and counted (tls.midstream.records, tls.bytesIgnored), so a
-// broken chain is seen (tls.malformed) and not papered over.
+// the two ends talk TLS, with which record-layer version, and how the talk goes. An entry per
+// exchange: a run of client records, made as soon as a server record answers it. For the
+// request/response protocols carried over TLS (HTTP/1.1, most RPC) that is one call each, and
+// its time is the time to the first answering byte; multiplexed ones (HTTP/2) give fewer. One
+// entry per connection would not do: a live session drops what comes before its stream is
+// attached, and a long-lived connection would then never show again. Every record is walked
+// by its header only, never buffered, and counted (tls.midstream.records.TYPE,
+// tls.bytesIgnored), so a broken chain is seen (tls.malformed) and not papered over.
 //
 // If the bytes turn out to begin with a ClientHello after all (the capture began between the
 // SYN and the first data), the handshake parser takes over and the usual entry is made.
@@ -43,7 +46,7 @@ class RecordWalk {
    * Walks `data`; calls `onRecord` for each header read. Returns false when a header is not a
    * TLS header: the chain is broken, the caller stops walking this direction.
    */
-  push(data: Buffer, onRecord: (type: number) => void): boolean {
+  push(data: Buffer, onRecord: (type: number, length: number) => void): boolean {
     let buf = data;
     if (!this.synced) {
       buf = this.held.length > 0 ? Buffer.concat([this.held, data]) : data;
@@ -78,7 +81,7 @@ class RecordWalk {
       this.bytes += RECORD_HEADER + len;
       this.header = Buffer.alloc(0);
       this.skip = len;
-      onRecord(type);
+      onRecord(type, len);
     }
     return true;
   }
@@ -88,10 +91,10 @@ export class TlsMidstreamParser implements StreamParser {
   private readonly walks: [RecordWalk, RecordWalk] = [new RecordWalk(), new RecordWalk()];
   private readonly broken: [boolean, boolean] = [false, false];
   private handshake: TlsParser | null = null;
-  private reported = false;
-  private firstClientMicros = 0;
-  private clientRecordsBeforeAnswer = 0;
-  private clientBytesBeforeAnswer = 0;
+  /** The client's current run of records, not yet answered by a server record. */
+  private run: { startMicros: number; records: number; bytes: number; lost: boolean } | null = null;
+  /** Client bytes were lost since the last run: the next one may lack its beginning. */
+  private clientLost = false;
 
   constructor(private readonly ctx: StreamContext) {}
 
@@ -105,26 +108,31 @@ export class TlsMidstreamParser implements StreamParser {
       this.handshake = new TlsParser({ ...this.ctx, midstream: false });
       return this.handshake.onData(dir, data, tsMicros);
     }
-    const ok = walk.push(data, (type) => this.onRecord(dir, type, tsMicros));
+    const ok = walk.push(data, (type, length) => this.onRecord(dir, type, length, tsMicros));
     this.ctx.stats.add('tls.bytesIgnored', data.length);
     if (!ok) {
       // A header that is not TLS where the chain says one starts: stop believing this side.
       this.broken[dir] = true;
       this.ctx.stats.add('tls.malformed');
+      if (dir === 0 && this.run) this.run.lost = true;
     }
   }
 
-  private onRecord(dir: Dir, type: number, tsMicros: number): void {
+  private onRecord(dir: Dir, type: number, length: number, tsMicros: number): void {
     this.ctx.stats.add(`tls.midstream.records.${CONTENT_TYPE_NAMES[type] ?? type}`);
-    if (this.reported) return;
-    const client = this.walks[0];
     if (dir === 0) {
-      if (client.records === 1) this.firstClientMicros = tsMicros;
-      this.clientRecordsBeforeAnswer = client.records;
-      this.clientBytesBeforeAnswer = client.bytes;
-      return;
+      if (this.run === null) {
+        this.run = { startMicros: tsMicros, records: 0, bytes: 0, lost: this.clientLost };
+        this.clientLost = false;
+      }
+      this.run.records += 1;
+      this.run.bytes += RECORD_HEADER + length;
+    } else if (this.run) {
+      this.report(tsMicros);
+    } else {
+      // Server records with no client run before them (the capture began inside an answer).
+      this.ctx.stats.add('tls.midstream.unansweredServerRecords');
     }
-    if (client.records > 0) this.report(tsMicros);
   }
 
   onGap(dir: Dir, missing: number, tsMicros: number): void {
@@ -132,33 +140,37 @@ export class TlsMidstreamParser implements StreamParser {
     // Where the next record starts is unknown: look for a chain of records again.
     this.ctx.stats.add('tls.gaps');
     this.walks[dir].lose();
+    if (dir === 0) {
+      if (this.run) this.run.lost = true;
+      else this.clientLost = true;
+    }
   }
 
   onEnd(tsMicros: number): void {
     if (this.handshake) return this.handshake.onEnd(tsMicros);
-    // The client spoke and the server never answered (or the answer was not seen).
-    if (!this.reported && this.walks[0].records > 0) this.report(null);
-    else if (!this.reported) this.ctx.stats.add('tls.midstream.unreported');
+    // The client's last run was never answered (or the answer was not seen).
+    if (this.run) this.report(null);
   }
 
+  /** One exchange: the client's run of records, and when the server's first record answered it. */
   private report(answerMicros: number | null): void {
-    this.reported = true;
-    const client = this.walks[0];
-    const server = this.walks[1];
-    const request: Record<string, unknown> = {
-      recordVersion: versionName(client.firstVersion),
-      records: this.clientRecordsBeforeAnswer,
-      bytes: this.clientBytesBeforeAnswer,
+    const run = this.run!;
+    this.run = null;
+    const request = {
+      recordVersion: versionName(this.walks[0].firstVersion),
+      records: run.records,
+      bytes: run.bytes,
     };
-    const response = answerMicros === null ? null : { recordVersion: versionName(server.firstVersion) };
+    const response = answerMicros === null ? null : { recordVersion: versionName(this.walks[1].firstVersion) };
     const call: Call = {
       protocol: 'tls',
-      startMicros: this.firstClientMicros,
+      startMicros: run.startMicros,
       endMicros: answerMicros,
       request,
       response,
-      summary: `TLS ${request.recordVersion} records, joined mid-stream (no handshake seen, no SNI)`,
+      summary: `TLS ${request.recordVersion} exchange of ${run.records} record${run.records === 1 ? '' : 's'}, joined mid-stream (no handshake seen, no SNI)`,
     };
+    if (run.lost) call.incomplete = true;
     this.ctx.emit(call);
   }
 }
