@@ -166,7 +166,8 @@ function isFrameType(t: number): boolean {
 
 /**
  * The next offset that looks like a frame header whose frame-end byte is where its size says
- * (only frames up to 128 KiB are candidates). -1: none; -2 - i: a candidate at i whose end is
+ * (only frames up to 128 KiB are candidates), followed by the start of another frame when
+ * more bytes are here. -1: none; -2 - i: a candidate at i whose end is
  * not buffered yet.
  */
 function findFrame(buf: Buffer, from: number): number {
@@ -177,7 +178,18 @@ function findFrame(buf: Buffer, from: number): number {
     if (buf[i] === FRAME_HEARTBEAT && size !== 0) continue;
     const end = i + 7 + size;
     if (end >= buf.length) return -2 - i;
-    if (buf[end] === FRAME_END) return i;
+    if (buf[end] === FRAME_END && nextFrameFits(buf, end + 1)) return i;
   }
   return -1;
+}
+
+/**
+ * Where bytes follow a candidate frame, they must start a frame too (a known type and, when
+ * its header is here, a size a frame can have): one frame-end byte in the right place is a
+ * 1-in-256 chance in binary data, two frames in a row are not.
+ */
+function nextFrameFits(buf: Buffer, at: number): boolean {
+  if (at >= buf.length) return true;
+  if (!isFrameType(buf[at])) return false;
+  return at + 7 > buf.length || buf.readUInt32BE(at + 3) <= MAX_FRAME;
 }

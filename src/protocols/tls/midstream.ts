@@ -13,6 +13,8 @@
 // SYN and the first data), the handshake parser takes over and the usual entry is made.
 
 import type { Call } from '../../entry.js';
+import type { MemoryAccount } from '../../memory/budget.js';
+import { HeldCharge } from '../kept-bytes.js';
 import type { Dir, StreamContext, StreamParser } from '../types.js';
 import { versionName } from './names.js';
 import { TlsParser } from './parser.js';
@@ -33,13 +35,24 @@ class RecordWalk {
   records = 0;
   bytes = 0;
   firstVersion = 0;
+  /** What `held` costs the memory budget ('app.buffers'). */
+  private readonly charge: HeldCharge;
+
+  constructor(account: MemoryAccount, private readonly refused: (bytes: number) => void) {
+    this.charge = new HeldCharge(account);
+  }
 
   /** Bytes were lost: the next record boundary must be found again from the headers. */
   lose(): void {
     this.synced = false;
-    this.held = Buffer.alloc(0);
+    this.drop();
     this.header = Buffer.alloc(0);
     this.skip = 0;
+  }
+
+  private drop(): void {
+    this.held = Buffer.alloc(0);
+    this.charge.settle(0);
   }
 
   /**
@@ -53,11 +66,15 @@ class RecordWalk {
       const chain = findRecordBoundary(buf);
       if (chain === null) {
         // Keep the tail only: a boundary further on is found from it (bounded).
-        this.held = Buffer.from(buf.subarray(Math.max(0, buf.length - BOUNDARY_SCAN)));
+        const tail = buf.subarray(Math.max(0, buf.length - BOUNDARY_SCAN));
+        this.drop();
+        // Refused by the budget: those bytes are let go, as lost ones would be.
+        if (this.charge.grow(tail.length)) this.held = Buffer.from(tail);
+        else this.refused(tail.length);
         return true;
       }
       this.synced = true;
-      this.held = Buffer.alloc(0);
+      this.drop();
       buf = buf.subarray(chain.at);
     }
     let pos = 0;
@@ -88,7 +105,9 @@ class RecordWalk {
 }
 
 export class TlsMidstreamParser implements StreamParser {
-  private readonly walks: [RecordWalk, RecordWalk] = [new RecordWalk(), new RecordWalk()];
+  /** Bytes held while a side looks for its first record boundary. */
+  private readonly buffers: MemoryAccount;
+  private readonly walks: [RecordWalk, RecordWalk];
   private readonly broken: [boolean, boolean] = [false, false];
   private handshake: TlsParser | null = null;
   /** The client's current run of records, not yet answered by a server record. */
@@ -96,7 +115,11 @@ export class TlsMidstreamParser implements StreamParser {
   /** Client bytes were lost since the last run: the next one may lack its beginning. */
   private clientLost = false;
 
-  constructor(private readonly ctx: StreamContext) {}
+  constructor(private readonly ctx: StreamContext) {
+    this.buffers = ctx.memory.account('app.buffers');
+    const refused = (bytes: number) => ctx.stats.add('tls.bytesDropped.memoryBudget', bytes);
+    this.walks = [new RecordWalk(this.buffers, refused), new RecordWalk(this.buffers, refused)];
+  }
 
   onData(dir: Dir, data: Buffer, tsMicros: number): void {
     if (this.handshake) return this.handshake.onData(dir, data, tsMicros);
@@ -148,6 +171,7 @@ export class TlsMidstreamParser implements StreamParser {
 
   onEnd(tsMicros: number): void {
     if (this.handshake) return this.handshake.onEnd(tsMicros);
+    this.buffers.close();
     // The client's last run was never answered (or the answer was not seen).
     if (this.run) this.report(null);
   }
