@@ -1,6 +1,7 @@
-// Live capture whose filter follows the targets. `pcap` 3.1.0 cannot change a handle's BPF
-// filter, so a change opens a new handle first and closes the old one only after an
-// overlap: nothing is lost in the switch.
+// Live capture whose filter follows the targets. A change opens a new handle first and closes
+// the old one only after an overlap: nothing is lost in the switch. (pcap_setfilter on the live
+// handle would apply the new filter to the packets already in the ring too, losing the last
+// packets of a target that just left.)
 //
 // Only one handle delivers at a time, the oldest open one. A newer handle holds what it
 // captures (copied) until the older one is closed, then hands it on in order, and delivers
