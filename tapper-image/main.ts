@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   let file: FileSource | null = null;
   try {
     if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, () => hub!.caughtUp(), log);
-    else live = new LiveSource(options.device, memory.kernelRing, pipeline, targets, options.port, log);
+    else live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
   } catch (err) {
     if (err instanceof UsageError) fail(err);
     fail(new Error(`cannot capture on ${options.device}: ${(err as Error).message}`));

@@ -69,6 +69,8 @@ export class CaptureHandles {
     readonly bufferBytes: number,
     private readonly onFrame: (frame: Frame) => void,
     private readonly log: (line: string) => void,
+    /** libpcap's block timeout (0: immediate mode); OVERLAP_MS must outlast it by far. */
+    private readonly waitMs = 0,
   ) {}
 
   /**
@@ -88,7 +90,7 @@ export class CaptureHandles {
       next = { capture: null, filter, held: this.open.length > 0 ? [] : null, heldBytes: 0, closeScheduled: false };
       const handle = next;
       try {
-        handle.capture = openLiveCapture({ device: this.device, filter, bufferSize: this.bufferBytes }, (frame) => this.receive(handle, frame));
+        handle.capture = openLiveCapture({ device: this.device, filter, bufferSize: this.bufferBytes, timeoutMs: this.waitMs }, (frame) => this.receive(handle, frame));
         this.opened += 1;
       } catch (err) {
         // Keep what runs: a filter libpcap refuses (too long, say) must not stop capture.
