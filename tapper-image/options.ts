@@ -33,6 +33,10 @@ export interface TapperOptions {
   maxBody: number;
   maxMessages: number;
   redact: boolean;
+  /** Headers redacted besides the default ones (lower case). */
+  redactHeaders: string[];
+  /** .proto files, folders or JSON descriptors for gRPC messages by name. */
+  protoPaths: string[];
   consumerQueueBytes: number;
   heartbeatMs: number;
 }
@@ -52,6 +56,8 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     .option('max-body', { type: 'string', default: `${DEFAULT_MAX_BODY}`, describe: 'body bytes kept per entry' })
     .option('max-messages', { type: 'number', default: 100, describe: 'messages kept per streaming entry' })
     .option('redact', { type: 'boolean', default: true, describe: 'redact credentials (--no-redact turns it off)' })
+    .option('redact-header', { type: 'string', array: true, default: [] as string[], describe: 'also redact this header (repeatable)' })
+    .option('proto', { type: 'string', array: true, default: [] as string[], describe: '.proto file, folder or JSON descriptor for gRPC messages (repeatable)' })
     .option('consumer-queue', { type: 'string', default: '4MiB', describe: 'entries waiting per /entries stream at most, in bytes (the queues share an eighth of the memory budget)' })
     .option('heartbeat', { type: 'number', default: 15, describe: 'seconds between heartbeat lines on an idle stream' })
     .strict()
@@ -88,6 +94,8 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     maxBody: parseByteSize(args['max-body'], '--max-body'),
     maxMessages: args['max-messages'],
     redact: args.redact,
+    redactHeaders: args['redact-header'].map((h) => h.toLowerCase()),
+    protoPaths: args.proto,
     consumerQueueBytes: parseByteSize(args['consumer-queue'], '--consumer-queue'),
     heartbeatMs: Math.round(heartbeat * 1000),
   };
