@@ -7,17 +7,23 @@
 // three). Its close() also only broke libpcap's loop, leaving the socket and kernel ring open
 // until another packet came. Here close() is synchronous and complete, the poll handle lives
 // on its own allocation freed by libuv's close callback, and packets reach JavaScript in
-// batches (one call per wake-up, not one per packet).
+// batches (one call per wake-up, not one per packet). A handle can be opened inside another
+// network namespace (a pod's, for mesh capture) without the process leaving its own.
 //
 // Batch layout in the Buffer the caller gives: per packet, four little-endian uint32 (tv_sec,
 // tv_usec, caplen, len) then caplen bytes, padded to 4 bytes. The callback gets (count, bytes);
 // the contents are valid only until it returns, as the engine's Frame contract says.
 
+#define _GNU_SOURCE // setns
+#include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <pcap/pcap.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct {
@@ -191,13 +197,35 @@ static pcap_t *open_pcap(const char *device, const char *filter, int snaplen, in
   return NULL;
 }
 
-// open(device, filter, snaplen, bufferBytes, timeoutMs, batch: Buffer, onBatch) -> handle
+// The same inside another network namespace (a pod's: mesh capture). The packet socket belongs
+// to the namespace it was made in, so this thread enters it, opens the handle, and comes back
+// before any other code runs on it. A thread that cannot come back would make every later
+// socket of the process in the pod's namespace: that aborts the process instead.
+static pcap_t *open_pcap_in(const char *netns, const char *device, const char *filter, int snaplen, int buffer_bytes, int timeout_ms, char *error) {
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = open(netns, O_RDONLY | O_CLOEXEC);
+  pcap_t *pcap = NULL;
+  if (home < 0 || target < 0) {
+    snprintf(error, PCAP_ERRBUF_SIZE, "%s: %s", target < 0 ? netns : "/proc/thread-self/ns/net", strerror(errno));
+  } else if (setns(target, CLONE_NEWNET) != 0) {
+    snprintf(error, PCAP_ERRBUF_SIZE, "entering %s: %s", netns, strerror(errno));
+  } else {
+    pcap = open_pcap(device, filter, snaplen, buffer_bytes, timeout_ms, error);
+    if (setns(home, CLONE_NEWNET) != 0) napi_fatal_error("capture", NAPI_AUTO_LENGTH, "cannot return to the node's network namespace", NAPI_AUTO_LENGTH);
+  }
+  if (home >= 0) close(home);
+  if (target >= 0) close(target);
+  return pcap;
+}
+
+// open(device, filter, snaplen, bufferBytes, timeoutMs, batch: Buffer, onBatch, netns: string) -> handle
+// netns "" is the calling thread's own network namespace.
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 7) {
-    napi_throw_type_error(env, NULL, "open takes 7 arguments");
+  if (argc != 8) {
+    napi_throw_type_error(env, NULL, "open takes 8 arguments");
     return NULL;
   }
   int32_t snaplen, buffer_bytes, timeout_ms;
@@ -225,10 +253,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
   char *device = string_arg(env, argv[0]);
   char *filter = device == NULL ? NULL : string_arg(env, argv[1]);
+  char *netns = filter == NULL ? NULL : string_arg(env, argv[7]);
   char error[PCAP_ERRBUF_SIZE] = "";
-  pcap_t *pcap = filter == NULL ? NULL : open_pcap(device, filter, snaplen, buffer_bytes, timeout_ms, error);
+  pcap_t *pcap = netns == NULL ? NULL
+      : netns[0] == '\0' ? open_pcap(device, filter, snaplen, buffer_bytes, timeout_ms, error)
+      : open_pcap_in(netns, device, filter, snaplen, buffer_bytes, timeout_ms, error);
   free(device);
   free(filter);
+  free(netns);
   if (pcap == NULL) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);

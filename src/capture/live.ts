@@ -27,6 +27,12 @@ export interface LiveCaptureOptions {
   bufferSize?: number;
   /** 0 (default): immediate mode; otherwise libpcap's read timeout in ms. */
   timeoutMs?: number;
+  /**
+   * A network namespace to open the handle in (a path such as /proc/PID/ns/net or
+   * /run/netns/NAME; needs SYS_ADMIN, and SYS_PTRACE for another process's link). The handle
+   * keeps capturing there; the process stays in its own. Default: the process's namespace.
+   */
+  netns?: string;
 }
 
 export interface LiveCaptureStats {
@@ -71,7 +77,7 @@ interface NativeHandle {
 
 interface NativeCapture {
   open(device: string, filter: string, snaplen: number, bufferBytes: number, timeoutMs: number,
-    batch: Buffer, onBatch: (count: number, bytes: number) => void): NativeHandle;
+    batch: Buffer, onBatch: (count: number, bytes: number) => void, netns: string): NativeHandle;
   libpcapVersion: string;
 }
 
@@ -115,7 +121,7 @@ export function openLiveCapture(options: LiveCaptureOptions, onFrame: (frame: Fr
     }
   };
   const handle = addon.open(options.device, options.filter, options.snaplen ?? DEFAULT_SNAPLEN,
-    options.bufferSize ?? DEFAULT_BUFFER_BYTES, options.timeoutMs ?? 0, batch, onBatch);
+    options.bufferSize ?? DEFAULT_BUFFER_BYTES, options.timeoutMs ?? 0, batch, onBatch, options.netns ?? '');
   const linkType = LINK_TYPE_BY_DLT[handle.linkType] ?? handle.linkType;
   frame.linkType = linkType;
   let last = { received: 0, dropped: 0, interfaceDropped: 0 };

@@ -1,6 +1,7 @@
 // Live capture on lo (root only): a real HTTP request to a local node server arrives as
 // Ethernet frames that decode to the request's TCP packets.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { LinkType } from '../../src/capture/frame.js';
 import { openLiveCapture } from '../../src/capture/live.js';
 import { PacketDecoder } from '../../src/decode/decoder.js';
 import { Stats } from '../../src/stats.js';
-import { captureAddon, root, skipUnless } from '../helpers/requirements.js';
+import { captureAddon, root, skipUnless, tool } from '../helpers/requirements.js';
 
 test('live capture on lo sees a real HTTP exchange', async (t) => {
   if (skipUnless(t, root, captureAddon)) return;
@@ -97,4 +98,36 @@ test('closed handles free their socket at once, and collected ones leave libuv s
     await new Promise((r) => server.close(r));
   }
   assert.equal(openPacketSockets(), before);
+});
+
+// Mesh capture's building block: a handle opened inside another network namespace captures
+// that namespace's loopback, not the process's, and the process stays where it was.
+test('a handle opened in another network namespace captures there, and the process stays home', async (t) => {
+  if (skipUnless(t, root, captureAddon, tool('python3'))) return;
+  const netns = `tapcap-${process.pid}`;
+  const inNetns = (...args: string[]) => execFileSync('ip', ['netns', 'exec', netns, ...args]);
+  const sendUdp = (text: string) => `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(3): s.sendto(b"${text}", ("127.0.0.1", 9999))`;
+  const ownNetns = () => readlinkSync('/proc/thread-self/ns/net');
+  execFileSync('ip', ['netns', 'add', netns]);
+  let capture: ReturnType<typeof openLiveCapture> | undefined;
+  try {
+    execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    const home = ownNetns();
+    const seen: string[] = [];
+    const decoder = new PacketDecoder(new Stats());
+    capture = openLiveCapture({ device: 'lo', filter: 'udp port 9999', netns: `/run/netns/${netns}` }, (frame) => {
+      const packet = decoder.decode(frame);
+      if (packet !== null) seen.push(packet.payload.toString('latin1'));
+    });
+    assert.equal(ownNetns(), home, 'the thread came back');
+    execFileSync('python3', ['-c', sendUdp('on-the-host')]);
+    inNetns('python3', '-c', sendUdp('in-the-pod'));
+    for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, ['in-the-pod', 'in-the-pod', 'in-the-pod']);
+    assert.throws(() => openLiveCapture({ device: 'lo', filter: '', netns: '/run/netns/no-such-namespace' }, () => {}), /no-such-namespace: No such file or directory/);
+    assert.equal(ownNetns(), home);
+  } finally {
+    capture?.close();
+    execFileSync('ip', ['netns', 'del', netns]);
+  }
 });
