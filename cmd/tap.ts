@@ -2,8 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../src/errors.js';
 import { exitCodeOf, reportAndExit } from './exit.js';
-import { parseByteSize, sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
-import { connectionFlags, cpuFlag, memoryFlag, parseSeconds, shorthands, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
+import { sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
+import { connectionFlags, parseSeconds, shorthands, stackOptionsFrom, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
 
 interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs, ShorthandArgs {
   query?: string;
@@ -55,7 +55,6 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       if (args['pcap-out'] !== undefined) throw new UsageError('--pcap-out is not supported for live tapping yet (the tappers have no packet stream); use it with read');
       if (args['redact-header'].length > 0) throw new UsageError('--redact-header is not supported for live tapping yet; the tappers redact the default headers');
       const { runTap } = await import('../src/kube/session.js');
-      const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration } = await import('../src/kube/manifests.js');
       const code = await runTap({
         connection: connectionFlags(args),
         namespaces: args.namespace,
@@ -66,21 +65,7 @@ export const tapCommand: CommandModule<object, TapArgs> = {
         excludePods: args['exclude-pod'],
         excludeNamespaces: args['exclude-namespace'],
         nodes: args.node,
-        stack: {
-          namespace: args['tap-namespace'],
-          image: args['tapper-image'] ?? DEFAULT_TAPPER_IMAGE,
-          memoryBytes: memoryFlag(args['tapper-memory']),
-          cpu: cpuFlag(args['tapper-cpu']),
-          nodeSelector: parseNodeSelector(args['node-selector']),
-          tolerations: args.toleration.map(parseToleration),
-          imagePullSecrets: args['image-pull-secret'],
-          priorityClass: args['priority-class'],
-          mesh: args.mesh,
-          orphanSeconds: parseSeconds(args['orphan-timeout'], '--orphan-timeout'),
-          maxBody: parseByteSize(args['max-body'], '--max-body'),
-          maxMessages: args['max-messages'],
-          redact: args.redact,
-        },
+        stack: await stackOptionsFrom(args),
         useInstalled: args['use-installed'],
         dryRun: args['dry-run'],
         session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
