@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../src/errors.js';
 import { exitCodeOf, reportAndExit } from './exit.js';
 import { sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
-import { connectionFlags, parseSeconds, shorthands, stackOptionsFrom, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
+import { connectionFlags, shorthands, stackOptionsFrom, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
 
 interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs, ShorthandArgs {
   query?: string;
@@ -17,7 +17,6 @@ interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs, Sho
   'use-installed': boolean;
   'dry-run': boolean;
   'show-noise': boolean;
-  'ready-timeout': string;
 }
 
 export const tapCommand: CommandModule<object, TapArgs> = {
@@ -36,7 +35,6 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       .option('use-installed', { type: 'boolean', default: false, describe: "use the stack an admin pre-installed (kubectl tap manifests) instead of installing one" })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the objects that would be created, create nothing' })
       .option('show-noise', { type: 'boolean', default: false, describe: "also show kubelet probes and the tappers' own traffic" })
-      .option('ready-timeout', { type: 'string', default: '2m', describe: 'how long to wait for the tappers to be ready' })
       .example('$0 -n shop', 'every call of every pod in namespace shop, as NDJSON')
       .example('$0 deploy/frontend -n shop -o summary', "one line per call of frontend's pods")
       .example("$0 -A -f 'response.status >= 500'", 'server errors anywhere in the cluster (filtered on the nodes)')
@@ -72,7 +70,6 @@ export const tapCommand: CommandModule<object, TapArgs> = {
         shorthands: shorthands(args),
         exitCodeOf,
         showNoise: args['show-noise'],
-        readyTimeoutMs: parseSeconds(args['ready-timeout'], '--ready-timeout') * 1000,
       });
       process.exit(code);
     } catch (error) {

@@ -4,7 +4,7 @@
 // so `kubectl tap --help` stays fast.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
-import { bundledManifests } from './bundle-inputs.mjs';
+import { bundledManifests, tapperBuildOptions } from './bundle-inputs.mjs';
 
 await build({
   entryPoints: ['cmd/main.ts'],
@@ -30,15 +30,4 @@ await build({
 });
 chmodSync('dist/kubectl-tap', 0o755);
 
-await build({
-  entryPoints: ['tapper-image/main.ts'],
-  outfile: 'dist/tapper.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  banner: { js: "import { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);" },
-  // The native addon is installed next to the bundle in the image (node_modules/pcap).
-  external: ['pcap'],
-  logLevel: 'warning',
-});
+await build(tapperBuildOptions());
