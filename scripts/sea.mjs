@@ -49,6 +49,16 @@ await build({
         b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
       },
     },
+    {
+      // ws's and debug's optional native helpers, each required inside a try once the cluster
+      // client loads (kubectl tap version, a session): left unresolved, the executable warns
+      // that its require() loads built-in modules only. Bundled as absent, the try falls back.
+      name: 'absent-optional-modules',
+      setup(b) {
+        b.onResolve({ filter: /^(bufferutil|utf-8-validate|supports-color)$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
+        b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({ contents: `throw new Error('${args.path} is not bundled');`, loader: 'js' }));
+      },
+    },
   ],
   logLevel: 'warning',
 });
