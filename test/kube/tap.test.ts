@@ -482,10 +482,10 @@ if (skipReason) {
     assert.deepEqual(await ourObjects(kc()), []);
   });
 
-  test('a tapper of another version (an image tag of an older release) is refused with one line, exit 1, the stack removed', { timeout: 150_000 }, async () => {
+  test('a tapper of another version (an image tag of an older release) is refused with one line, exit 1 (the error wins over a --wait-for never matched), the stack removed', { timeout: 150_000 }, async () => {
     // The tapper source as release 0.0.9 would have built it, published as kubectl-tap/tapper:0.0.9.
     await publishTapperBuild('0.0.9', '0.0.9');
-    const r = await runCli(['-n', 'shop', '-q', '--kubeconfig', kc(), '--tapper-image', 'kubectl-tap/tapper:0.0.9'], { timeoutMs: 120_000 });
+    const r = await runCli(['-n', 'shop', '-q', '--kubeconfig', kc(), '--tapper-image', 'kubectl-tap/tapper:0.0.9', '--wait-for', 'request.path = "/checkout"'], { timeoutMs: 120_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^kubectl tap: tapper kubectl-tap-tapper-\\w+ on tap-node-\\d is version 0\\.0\\.9, this kubectl tap is ${pkg.version.replaceAll('.', '\\.')}: use the tapper image of version ${pkg.version.replaceAll('.', '\\.')} \\(leave out --tapper-image for kubectl-tap/tapper:${pkg.version.replaceAll('.', '\\.')}, or give a copy of it\\)\\n$`));
     assert.equal(r.stdout, '', 'nothing streamed from it');
