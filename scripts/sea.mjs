@@ -11,11 +11,11 @@ import { bundledManifests } from './bundle-inputs.mjs';
 // execArgv, and a single executable takes no Node flags on its command line. Two of the three
 // V8 reads while running, so they are set here, before any module of the bundle is evaluated:
 // --heap-growing-percent=50 (on 300,000 unanswered DNS queries: peak RSS 517 MB without it,
-// 266 MB with it, the bundle 250 MB) and --expose-gc, whose gc() the memory budget calls after
+// 276-286 MB with it, the bundle 246-253 MB) and --expose-gc, whose gc() the memory budget calls after
 // it shed (src/memory/budget.ts); v8.setFlagsFromString exposes it to new contexts only, so it
 // is taken from one. --max-semi-space-size is read once, when the heap is made: too late here
 // (new space stays 32 MB); NODE_OPTIONS=--max-semi-space-size=8 sets it (the SEA honours
-// NODE_OPTIONS; 252 MB on the same capture). Why no re-exec with it: docs/install.md.
+// NODE_OPTIONS; 267-269 MB on the same capture). Why no re-exec with it: docs/install.md.
 const SEA_HEAP_FLAGS = [
   "require('node:v8').setFlagsFromString('--heap-growing-percent=50');",
   "if (typeof globalThis.gc !== 'function') { require('node:v8').setFlagsFromString('--expose-gc'); globalThis.gc = require('node:vm').runInNewContext('gc'); }",
