@@ -5,7 +5,7 @@
 // compiled to dist/capture.node beside them (scripts/build-addon.mjs).
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
-import { bundledManifests } from './bundle-inputs.mjs';
+import { bundledManifests, tapperBuildOptions } from './bundle-inputs.mjs';
 import { buildCaptureAddon } from './build-addon.mjs';
 
 await build({
@@ -32,17 +32,6 @@ await build({
 });
 chmodSync('dist/kubectl-tap', 0o755);
 
-await build({
-  entryPoints: ['tapper-image/main.ts'],
-  outfile: 'dist/tapper.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  banner: { js: "import { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);" },
-  // capture.node sits next to the bundle (dist/, and /app in the image).
-  external: ['*.node'],
-  logLevel: 'warning',
-});
+await build(tapperBuildOptions());
 
 buildCaptureAddon('dist/capture.node');

@@ -21,7 +21,9 @@ function templates(): Record<string, string> {
   return Object.fromEntries(MANIFEST_FILES.map((f) => [f, readFileSync(new URL(`../../manifests/${f}`, import.meta.url), 'utf8')]));
 }
 
-export const DEFAULT_TAPPER_IMAGE = `kubectl-tap/tapper:${pkg.version}`;
+/** This CLI's version, which its tappers must report (src/kube/tapper-version.ts). */
+export const CLI_VERSION: string = pkg.version;
+export const DEFAULT_TAPPER_IMAGE = `kubectl-tap/tapper:${CLI_VERSION}`;
 
 export interface StackOptions {
   namespace: string;
