@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { parseByteSize } from './flags.js';
 import { UsageError } from '../src/errors.js';
 import type { ConnectionFlags } from '../src/kube/kubeconfig.js';
+import type { StackOptions } from '../src/kube/manifests.js';
 
 export interface ConnectionArgs {
   kubeconfig?: string;
@@ -51,6 +52,45 @@ export function withStackFlags<T>(y: Argv<T>): Argv<T & StackArgs> {
     .option('priority-class', { type: 'string', describe: "the tappers' PriorityClass" })
     .option('mesh', { type: 'boolean', default: false, describe: 'capture inside pod network namespaces (meshes: adds SYS_ADMIN and SYS_PTRACE)' })
     .option('orphan-timeout', { type: 'string', default: '10m', describe: 'if the CLI is killed, the stack removes itself after this long (0: never)' }) as unknown as Argv<T & StackArgs>;
+}
+
+/** The stack's options from its flags, as `kubectl tap` and `kubectl tap manifests` both read them. */
+export type StackFlagOptions = Omit<StackOptions, 'token' | 'sessionId' | 'preinstalled'>;
+
+export interface StackOptionArgs extends StackArgs {
+  'tap-namespace': string;
+  'max-body': string;
+  /** `manifests` has no --max-messages: its tappers keep the engine's default. */
+  'max-messages'?: number;
+  redact: boolean;
+  /** `manifests` has neither: a pre-installed stack keeps the default headers and no types. */
+  'redact-header'?: string[];
+  proto?: string[];
+}
+
+/** withReaper: false for a pre-installable stack, which has no self-removal (--orphan-timeout is moot). */
+export async function stackOptionsFrom(args: StackOptionArgs, withReaper = true): Promise<StackFlagOptions> {
+  // Loaded when a command runs, not when the CLI starts (js-yaml and the templates).
+  const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration } = await import('../src/kube/manifests.js');
+  return {
+    namespace: args['tap-namespace'],
+    image: args['tapper-image'] ?? DEFAULT_TAPPER_IMAGE,
+    memoryBytes: memoryFlag(args['tapper-memory']),
+    cpu: cpuFlag(args['tapper-cpu']),
+    nodeSelector: parseNodeSelector(args['node-selector']),
+    tolerations: args.toleration.map(parseToleration),
+    imagePullSecrets: args['image-pull-secret'],
+    priorityClass: args['priority-class'],
+    mesh: args.mesh,
+    orphanSeconds: withReaper ? parseSeconds(args['orphan-timeout'], '--orphan-timeout') : 0,
+    maxBody: parseByteSize(args['max-body'], '--max-body'),
+    maxMessages: args['max-messages'] ?? 100,
+    redact: args.redact,
+    // A pre-installed stack (manifests without --session) serves every later session: no
+    // per-session entry options. A session's own tappers get its --redact-header and --proto.
+    redactHeaders: args['redact-header'] ?? [],
+    protoBundle: args.proto !== undefined && args.proto.length > 0 ? (await import('../src/protocols/grpc/protos.js')).bundleProtos(args.proto) : null,
+  };
 }
 
 /** "10m", "90s", "1h", "600" (seconds) -> seconds. */

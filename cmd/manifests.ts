@@ -1,8 +1,7 @@
 // `kubectl tap manifests`: the stack's YAML, for admins who review it or pre-install it.
 import type { Argv, CommandModule } from 'yargs';
 import { reportAndExit } from './exit.js';
-import { parseByteSize } from './flags.js';
-import { cpuFlag, memoryFlag, parseSeconds, withStackFlags, type StackArgs } from './kube-flags.js';
+import { stackOptionsFrom, withStackFlags, type StackArgs } from './kube-flags.js';
 
 interface ManifestsArgs extends StackArgs {
   'tap-namespace': string;
@@ -25,24 +24,12 @@ export const manifestsCommand: CommandModule<object, ManifestsArgs> = {
   handler: async (args) => {
     try {
       const { randomBytes } = await import('node:crypto');
-      const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration, renderStack, stackYaml } = await import('../src/kube/manifests.js');
+      const { renderStack, stackYaml } = await import('../src/kube/manifests.js');
       const objects = renderStack({
-        namespace: args['tap-namespace'],
-        image: args['tapper-image'] ?? DEFAULT_TAPPER_IMAGE,
+        ...(await stackOptionsFrom(args, args.session)),
         // A fresh token each time: every pre-installed stack has its own.
         token: randomBytes(32).toString('base64url'),
-        memoryBytes: memoryFlag(args['tapper-memory']),
-        cpu: cpuFlag(args['tapper-cpu']),
-        nodeSelector: parseNodeSelector(args['node-selector']),
-        tolerations: args.toleration.map(parseToleration),
-        imagePullSecrets: args['image-pull-secret'],
-        priorityClass: args['priority-class'],
-        mesh: args.mesh,
         preinstalled: !args.session,
-        orphanSeconds: args.session ? parseSeconds(args['orphan-timeout'], '--orphan-timeout') : 0,
-        maxBody: parseByteSize(args['max-body'], '--max-body'),
-        maxMessages: 100,
-        redact: args.redact,
       });
       process.stdout.write(stackYaml(objects));
     } catch (error) {

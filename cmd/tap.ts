@@ -2,8 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../src/errors.js';
 import { exitCodeOf, reportAndExit } from './exit.js';
-import { parseByteSize, sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
-import { connectionFlags, cpuFlag, memoryFlag, parseSeconds, shorthands, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
+import { sessionSpec, withEntryOptions, withSessionOptions, type EntryArgs, type SessionArgs } from './flags.js';
+import { connectionFlags, shorthands, stackOptionsFrom, withConnectionFlags, withShorthandFlags, withStackFlags, type ConnectionArgs, type ShorthandArgs, type StackArgs } from './kube-flags.js';
 
 interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs, ShorthandArgs {
   query?: string;
@@ -17,7 +17,6 @@ interface TapArgs extends EntryArgs, SessionArgs, ConnectionArgs, StackArgs, Sho
   'use-installed': boolean;
   'dry-run': boolean;
   'show-noise': boolean;
-  'ready-timeout': string;
 }
 
 export const tapCommand: CommandModule<object, TapArgs> = {
@@ -36,7 +35,6 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       .option('use-installed', { type: 'boolean', default: false, describe: "use the stack an admin pre-installed (kubectl tap manifests) instead of installing one" })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the objects that would be created, create nothing' })
       .option('show-noise', { type: 'boolean', default: false, describe: "also show kubelet probes and the tappers' own traffic" })
-      .option('ready-timeout', { type: 'string', default: '2m', describe: 'how long to wait for the tappers to be ready' })
       .example('$0 -n shop', 'every call of every pod in namespace shop, as NDJSON')
       .example('$0 deploy/frontend -n shop -o summary', "one line per call of frontend's pods")
       .example("$0 -A -f 'response.status >= 500'", 'server errors anywhere in the cluster (filtered on the nodes)')
@@ -50,12 +48,12 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       ) as unknown as Argv<TapArgs>,
   handler: async (args) => {
     try {
-      // The tappers' engine takes --max-body, --max-messages and --no-redact; these two it has no way to receive yet.
-      if (args.proto.length > 0) throw new UsageError('--proto is not supported for live tapping yet (the tappers decode gRPC without names); use it with read');
+      // The tappers' engine gets the entry options as its arguments, so a pre-installed stack keeps its own.
+      if (args['use-installed'] && (args.proto.length > 0 || args['redact-header'].length > 0)) {
+        throw new UsageError('--proto and --redact-header are given to the tappers when a session installs them: not with --use-installed');
+      }
       if (args['pcap-out'] !== undefined) throw new UsageError('--pcap-out is not supported for live tapping yet (the tappers have no packet stream); use it with read');
-      if (args['redact-header'].length > 0) throw new UsageError('--redact-header is not supported for live tapping yet; the tappers redact the default headers');
       const { runTap } = await import('../src/kube/session.js');
-      const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration } = await import('../src/kube/manifests.js');
       const code = await runTap({
         connection: connectionFlags(args),
         namespaces: args.namespace,
@@ -66,28 +64,13 @@ export const tapCommand: CommandModule<object, TapArgs> = {
         excludePods: args['exclude-pod'],
         excludeNamespaces: args['exclude-namespace'],
         nodes: args.node,
-        stack: {
-          namespace: args['tap-namespace'],
-          image: args['tapper-image'] ?? DEFAULT_TAPPER_IMAGE,
-          memoryBytes: memoryFlag(args['tapper-memory']),
-          cpu: cpuFlag(args['tapper-cpu']),
-          nodeSelector: parseNodeSelector(args['node-selector']),
-          tolerations: args.toleration.map(parseToleration),
-          imagePullSecrets: args['image-pull-secret'],
-          priorityClass: args['priority-class'],
-          mesh: args.mesh,
-          orphanSeconds: parseSeconds(args['orphan-timeout'], '--orphan-timeout'),
-          maxBody: parseByteSize(args['max-body'], '--max-body'),
-          maxMessages: args['max-messages'],
-          redact: args.redact,
-        },
+        stack: await stackOptionsFrom(args),
         useInstalled: args['use-installed'],
         dryRun: args['dry-run'],
         session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
         shorthands: shorthands(args),
         exitCodeOf,
         showNoise: args['show-noise'],
-        readyTimeoutMs: parseSeconds(args['ready-timeout'], '--ready-timeout') * 1000,
       });
       process.exit(code);
     } catch (error) {

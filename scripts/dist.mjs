@@ -40,7 +40,7 @@ const manifest = render(readFileSync('packaging/krew-manifest.template.yaml', 'u
   homepage,
   releaseUrl,
   // The image the built CLI defaults to (src/kube/manifests.ts), asked rather than restated.
-  image: JSON.parse(spawnSync('dist/kubectl-tap', ['version', '-o', 'json'], { encoding: 'utf8' }).stdout).tapperImage,
+  image: JSON.parse(spawnSync('dist/kubectl-tap', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout).tapperImage,
   linuxAmd64Archive,
   linuxAmd64Sha256: sha256(join(release, linuxAmd64Archive)),
   portableArchive,

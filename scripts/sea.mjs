@@ -7,6 +7,20 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { bundledManifests } from './bundle-inputs.mjs';
 
+// The bundle's shebang flags (scripts/build.mjs), set another way: Node 20's SEA config has no
+// execArgv, and a single executable takes no Node flags on its command line. Two of the three
+// V8 reads while running, so they are set here, before any module of the bundle is evaluated:
+// --heap-growing-percent=50 (on 300,000 unanswered DNS queries: peak RSS 517 MB without it,
+// 276-286 MB with it, the bundle 246-253 MB) and --expose-gc, whose gc() the memory budget calls after
+// it shed (src/memory/budget.ts); v8.setFlagsFromString exposes it to new contexts only, so it
+// is taken from one. --max-semi-space-size is read once, when the heap is made: too late here
+// (new space stays 32 MB); NODE_OPTIONS=--max-semi-space-size=8 sets it (the SEA honours
+// NODE_OPTIONS; 267-269 MB on the same capture). Why no re-exec with it: docs/install.md.
+const SEA_HEAP_FLAGS = [
+  "require('node:v8').setFlagsFromString('--heap-growing-percent=50');",
+  "if (typeof globalThis.gc !== 'function') { require('node:v8').setFlagsFromString('--expose-gc'); globalThis.gc = require('node:vm').runInNewContext('gc'); }",
+].join('\n');
+
 const out = 'dist/sea';
 mkdirSync(out, { recursive: true });
 
@@ -21,15 +35,10 @@ await build({
   format: 'cjs',
   banner: {
     // yargs wants import.meta.url to find its locale files; the executable's own path stands in.
-    // The shebang's --max-semi-space-size=8 (scripts/build.mjs) is not set here: Node 20's SEA
-    // config has no execArgv, and v8.setFlagsFromString at start leaves the young generation at
-    // its default (measured: new space 32 MB either way). On the test captures the flag changes
-    // little; the executable peaks ~17 MB above the bundle anyway (104 vs 87 MB on
-    // testdata/http1/impaired.pcap, with or without the flag): docs/install.md.
-    js: "const __tapImportMetaUrl = require('node:url').pathToFileURL(process.execPath).href;",
+    js: "const __tapImportMetaUrl = require('node:url').pathToFileURL(process.execPath).href;\n" + SEA_HEAP_FLAGS,
   },
   define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()), 'import.meta.url': '__tapImportMetaUrl' },
-  external: ['pcap'],
+  external: ['*.node'],
   plugins: [
     {
       // node-fetch (under client-node) tries require('encoding') for legacy charsets, inside a
@@ -38,6 +47,16 @@ await build({
       setup(b) {
         b.onResolve({ filter: /^encoding$/ }, () => ({ path: 'encoding', namespace: 'stub' }));
         b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+      },
+    },
+    {
+      // ws's and debug's optional native helpers, each required inside a try once the cluster
+      // client loads (kubectl tap version, a session): left unresolved, the executable warns
+      // that its require() loads built-in modules only. Bundled as absent, the try falls back.
+      name: 'absent-optional-modules',
+      setup(b) {
+        b.onResolve({ filter: /^(bufferutil|utf-8-validate|supports-color)$/ }, (args) => ({ path: args.path, namespace: 'absent' }));
+        b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({ contents: `throw new Error('${args.path} is not bundled');`, loader: 'js' }));
       },
     },
   ],

@@ -4,6 +4,7 @@ import type { NodePipeline } from '../src/node/pipeline.js';
 import type { TargetRegistry } from '../src/node/targets.js';
 import type { Hub } from './hub.js';
 import type { MemorySplit } from './memory-split.js';
+import { TAPPER_VERSION } from './version.js';
 
 export interface StatsSources {
   nodeName: string;
@@ -37,6 +38,7 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
   const held = s.pipeline.engine.memory.snapshot();
   const engine = { ...held, limit: s.memory.engine, heldLimit: held.limit };
   return {
+    version: TAPPER_VERSION,
     node: s.nodeName,
     source: s.source,
     time: new Date().toISOString(),

@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { readLines } from './informer.js';
 import { TAPPER_PORT } from './labels.js';
 import type { ReadyTapper } from './tapper-watch.js';
+import { TapperVersionError } from './tapper-version.js';
 import type { TargetsBody } from './targets.js';
 
 const SILENCE_LIMIT_MS = 45_000;
@@ -23,8 +24,10 @@ export interface FanInOptions {
   filter?: string;
   onEntry(entry: Record<string, unknown>): void;
   onNotice(line: string): void;
-  /** A failure no reconnect can fix (a refused filter, a wrong token). */
+  /** A failure no reconnect can fix (a refused filter, a wrong token, a tapper of another version). */
   onFatal(err: Error): void;
+  /** Before a tapper's first stream: rejects with a TapperVersionError if it must not be used. */
+  verify?(tapper: ReadyTapper): Promise<void>;
 }
 
 interface NodeStream {
@@ -114,6 +117,7 @@ export class FanIn {
     if (this.stopped) return;
     const tapper = s.tapper;
     try {
+      await this.opts.verify?.(tapper);
       await this.putTargets(s);
       const res = await this.client.stream(this.proxyPath(tapper.pod, '/entries'), {
         query: { session: this.opts.session, filter: this.opts.filter },
@@ -141,6 +145,10 @@ export class FanIn {
         this.line(line);
       });
     } catch (err) {
+      if (err instanceof TapperVersionError) {
+        this.opts.onFatal(err);
+        return;
+      }
       if (err instanceof ApiError && (err.code === 400 || err.code === 401 || err.code === 403)) {
         this.opts.onFatal(new Error(`tapper ${tapper.pod} on ${s.node} refused the stream: ${err.message}`));
         return;

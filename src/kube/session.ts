@@ -19,12 +19,13 @@ import { FanIn } from './fanin.js';
 import { Heartbeat, STALE_AFTER_MS } from './heartbeat.js';
 import { loadConnection, type ConnectionFlags } from './kubeconfig.js';
 import { LABELS } from './labels.js';
-import { renderStack, stackYaml, type KubeObject, type StackOptions } from './manifests.js';
+import { CLI_VERSION, DEFAULT_TAPPER_IMAGE, renderStack, stackYaml, type KubeObject, type StackOptions } from './manifests.js';
 import { installAccess, missingAccess, requireAccess, resolverAccess, useInstalledAccess, describeAccess } from './preflight.js';
 import { Progress } from './progress.js';
 import { compileShorthands, joinClauses, type Shorthands } from './shorthand.js';
 import { deleteStack, describeStack, installStack, type InstalledStack } from './stack.js';
-import { TapperWatch } from './tapper-watch.js';
+import { TapperVersionError, TapperVersions } from './tapper-version.js';
+import { TapperWatch, type ReadyTapper } from './tapper-watch.js';
 import { compileLabelSelector, compileRegex, parseQuery, selectPods, targetsBody, TARGETS_TTL_SECONDS, type Selection } from './targets.js';
 
 export interface TapRequest {
@@ -47,10 +48,17 @@ export interface TapRequest {
   /** cmd's mapping of a session's verdict to an exit code. */
   exitCodeOf: (outcome: SessionOutcome) => number;
   showNoise: boolean;
-  readyTimeoutMs: number;
 }
 
 const SECRET_NAME = 'kubectl-tap-session';
+/**
+ * The wait for the tappers has no flag of its own (the time flags are --duration for the
+ * session and --request-timeout for each API request: docs/ci.md). What will not fix itself
+ * (an image that cannot be pulled, no node to run on, admission refusing the pods, a crash
+ * loop, an OOM kill) ends the wait at once; this bound only catches a stack stuck for no reason
+ * a watch can see. A signal (a CI runner's timeout) ends it like the session itself.
+ */
+const READY_TIMEOUT_MS = 120_000;
 const DAEMONSET_NAME = 'kubectl-tap-tapper';
 /** kubelet probes: not what anyone taps for. */
 const NOISE_FILTER = '$not($substring(request.headers."user-agent", 0, 11) = "kube-probe/")';
@@ -107,7 +115,7 @@ export async function runTap(req: TapRequest): Promise<number> {
   selection.namespaces = new Set(namespaces);
   const tapNs = req.stack.namespace;
   const stop = new Stopper();
-  const runtime: Runtime = { client, progress, stop, tapNs, useInstalled: req.useInstalled, timers: [], sink, exitCodeOf: req.exitCodeOf };
+  const runtime: Runtime = { client, progress, stop, tapNs, useInstalled: req.useInstalled, timers: [], sink, exitCodeOf: req.exitCodeOf, quiet: req.session.quiet };
   stop.install(progress);
   try {
     await checkNamespaces(client, namespaces);
@@ -129,8 +137,10 @@ export async function runTap(req: TapRequest): Promise<number> {
     runtime.watch = watch;
     watch.onFatal((line) => stop.fail(new StackError(line)));
     await watch.start();
-    await waitForTappers(runtime, watch, req.readyTimeoutMs);
+    await waitForTappers(runtime, watch, READY_TIMEOUT_MS);
     if (stop.requested) return await finish(runtime, stop.exitCode());
+    const versions = new TapperVersions(client, { namespace: tapNs, token: sessionToken, expected: CLI_VERSION, remedy: versionRemedy(req) });
+    await checkVersions(versions, watch.ready());
 
     const view = new ClusterView(client, {
       namespaces: clusterWide ? [] : namespaces,
@@ -162,6 +172,8 @@ export async function runTap(req: TapRequest): Promise<number> {
       },
       onNotice: (line) => progress.notice(line),
       onFatal: (err) => stop.fail(err),
+      // Tappers that come later (a new node, a replaced pod) are checked before their first stream.
+      verify: (tapper) => versions.check(tapper),
     });
     runtime.fanIn = fanIn;
     process.stdout.on('error', () => stop.request('stdout closed'));
@@ -218,6 +230,7 @@ interface Runtime {
   timers: NodeJS.Timeout[];
   sink: TapSession;
   exitCodeOf: (outcome: SessionOutcome) => number;
+  quiet: boolean;
   finished?: Promise<number>;
 }
 
@@ -257,11 +270,16 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
       code = code || 1;
     }
   }
-  if (rt.fanIn) {
+  // The sink's verdict and summary, also for a session stopped (by a signal) before its
+  // tappers streamed: --wait-for never matched then, and --summary-json is still written.
+  if (rt.fanIn || stop.error === undefined) {
+    if (stop.signalled) rt.sink.stop('signal');
     // The sink's summary (entries per protocol, status, edges, losses; --summary-json), then
     // what only the fan-in knows: nodes, the tappers' drops and the gaps with their lengths.
-    const { outcome } = await rt.sink.close({ frames: null, stats: rt.fanIn.stats() }, rt.exitCodeOf, stop.error);
-    progress.notice(fanInLine(rt.fanIn));
+    const { outcome, report } = await rt.sink.close({ frames: null, stats: rt.fanIn?.stats() ?? {} }, rt.exitCodeOf, stop.error);
+    if (rt.fanIn) progress.notice(fanInLine(rt.fanIn));
+    // Under --quiet the summary is not printed: the loss that decided still gets its line.
+    if (outcome.verdict === 'lostData' && rt.quiet) progress.warn(`--strict: the session lost data: ${Object.entries(report.losses).map(([k, v]) => `${k}=${v}`).join(' ')}${rt.fanIn ? ` (${fanInLine(rt.fanIn)})` : ''}`);
     if (code === 0) code = rt.exitCodeOf(outcome);
   }
   rt.client.close();
@@ -383,6 +401,21 @@ async function waitForTappers(rt: Runtime, watch: TapperWatch, timeoutMs: number
   }
 }
 
+/** Every tapper ready now, asked at once; a mismatch ends the session before anything streams. */
+async function checkVersions(versions: TapperVersions, ready: ReadyTapper[]): Promise<void> {
+  const results = await Promise.allSettled(ready.map((t) => versions.check(t)));
+  const mismatch = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof TapperVersionError);
+  // A tapper that could not be asked now is asked again before its stream (the fan-in retries).
+  if (mismatch) throw mismatch.reason;
+}
+
+function versionRemedy(req: TapRequest): string {
+  if (req.useInstalled) return `re-install the stack at this version (kubectl tap manifests | kubectl apply -f -)`;
+  return req.stack.image === DEFAULT_TAPPER_IMAGE
+    ? `the image ${DEFAULT_TAPPER_IMAGE} in this cluster is not the one this release built; load or push the release's image`
+    : `use the tapper image of version ${CLI_VERSION} (leave out --tapper-image for ${DEFAULT_TAPPER_IMAGE}, or give a copy of it)`;
+}
+
 function describeSelection(req: TapRequest, namespaces: string[]): string {
   const what = req.pods ?? req.query ?? 'every pod';
   const where = namespaces.length === 0 ? 'all namespaces' : `namespace${namespaces.length > 1 ? 's' : ''} ${namespaces.join(', ')}`;
@@ -395,6 +428,8 @@ function describeSelection(req: TapRequest, namespaces: string[]): string {
  */
 class Stopper {
   requested = false;
+  /** The first stop was a signal (SIGINT, SIGTERM, SIGHUP). */
+  signalled = false;
   hurried = false;
   error: unknown;
   private resolve!: () => void;
@@ -409,6 +444,7 @@ class Stopper {
           progress.warn('stopping now: not waiting for the stack to be gone');
           return;
         }
+        this.signalled = true;
         this.request(signal);
       };
       process.on(signal, handler);

@@ -63,17 +63,41 @@ test('unknown options and commands: one line, exit 2, "see --help" once', async 
   await oneLine(['cart', 'frontend'], 2, "unexpected argument \"frontend\": kubectl tap takes one POD_REGEX or TYPE/NAME (the commands are read, clean, manifests, version); see 'kubectl tap --help'");
 });
 
-test('--version and the version command print the package version', async () => {
+test('--version and the version command print the package version; version says plainly when no cluster can be asked, and exits 0', async () => {
   // --version is the version alone; the version command also names the default tapper image.
-  const expected: [string[], string][] = [
-    [['--version'], `kubectl-tap ${pkg.version}\n`],
-    [['version'], `kubectl-tap ${pkg.version}\ntapper image kubectl-tap/tapper:${pkg.version}\n`],
-  ];
-  for (const [args, stdout] of expected) {
-    const r = await runCli(args);
+  const local = `kubectl-tap ${pkg.version}\ntapper image kubectl-tap/tapper:${pkg.version}\n`;
+  const dir = mkdtempSync(join(tmpdir(), 'tap-version-'));
+  try {
+    // A cluster nothing listens for: port 1 of this host refuses at once.
+    const unreachable = join(dir, 'kubeconfig');
+    writeFileSync(unreachable, [
+      'apiVersion: v1', 'kind: Config', 'current-context: gone',
+      'clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: gone, context: {cluster: gone, user: u}}]', '',
+    ].join('\n'));
+    const expected: [string[], string][] = [
+      [['--version'], `kubectl-tap ${pkg.version}\n`],
+      [['version', '--client'], local],
+      [['version', '--kubeconfig', join(dir, 'none')], `${local}cluster: not asked: --kubeconfig ${join(dir, 'none')}: no such file\n`],
+    ];
+    for (const [args, stdout] of expected) {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, stdout);
+      assert.equal(r.stderr, '');
+    }
+    const r = await runCli(['version', '--kubeconfig', unreachable]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, stdout);
-    assert.equal(r.stderr, '');
+    assert.match(r.stdout, new RegExp(`^${local}cluster gone \\(https://127\\.0\\.0\\.1:1\\): not asked: unreachable: .*ECONNREFUSED.*\n$`));
+    const json = await runCli(['version', '-o', 'json', '--kubeconfig', unreachable]);
+    const info = JSON.parse(json.stdout);
+    assert.equal(info.version, pkg.version);
+    assert.equal(info.tapperImage, `kubectl-tap/tapper:${pkg.version}`);
+    assert.equal(info.cluster.context, 'gone');
+    assert.match(info.cluster.error, /^unreachable: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -30,7 +30,7 @@ export const SHOP_IMAGE_PREFIX = 'kubectl-tap/shop-';
 
 export function resolveImage(image: string, ctx: ImageContext): ImageSpec | undefined {
   const name = image.replace(/@sha256:[0-9a-f]+$/, '');
-  const [repo] = name.split(/:(?=[^/]*$)/);
+  const [repo, tag] = name.split(/:(?=[^/]*$)/);
   if (repo?.startsWith(SHOP_IMAGE_PREFIX)) {
     return {
       entrypoint: [process.execPath, join(ctx.stateDir, 'bin', 'shop.mjs')], cmd: [repo.slice(SHOP_IMAGE_PREFIX.length)],
@@ -38,8 +38,11 @@ export function resolveImage(image: string, ctx: ImageContext): ImageSpec | unde
     };
   }
   switch (repo) {
-    case 'kubectl-tap/tapper':
-      return { entrypoint: [process.execPath, join(repoRoot, 'dist', 'tapper.js')], cmd: [] };
+    case 'kubectl-tap/tapper': {
+      // A tag with a build of its own (as if pushed to a registry) runs that build; any other tag the current one.
+      const loaded = tag === undefined ? undefined : taggedTapperPath(tag);
+      return { entrypoint: [process.execPath, loaded && existsSync(loaded) ? loaded : join(repoRoot, 'dist', 'tapper.js')], cmd: [] };
+    }
     case 'redis':
       return { entrypoint: ['redis-server'], cmd: ['--port', '6379', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', '{dir}'] };
     case 'rabbitmq':
@@ -66,6 +69,14 @@ export function resolveImage(image: string, ctx: ImageContext): ImageSpec | unde
     default:
       return undefined;
   }
+}
+
+/**
+ * Where the build of kubectl-tap/tapper:TAG lives (test/kube/tapper-build.ts makes one), next
+ * to dist/tapper.js so that it finds the same modules.
+ */
+export function taggedTapperPath(tag: string): string {
+  return join(repoRoot, 'dist', `tapper-${tag.replace(/[^\w.-]/g, '_')}.js`);
 }
 
 export function expandDir(values: string[], dir: string): string[] {

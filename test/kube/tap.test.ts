@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 
@@ -20,6 +20,8 @@ import { assertValidEntries } from '../helpers/schema.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadConnection } from '../../src/kube/kubeconfig.js';
 import { kubectlJson, ourObjects, startTap, stopTap, waitForLines, type LiveTap } from './live.js';
+import { publishTapperBuild } from './tapper-build.js';
+import pkg from '../../package.json' with { type: 'json' };
 
 const isRoot = process.getuid?.() === 0;
 const skipReason = !isRoot ? 'needs root: the simulated cluster uses network namespaces' : !hasKubectl() ? 'needs kubectl on PATH' : undefined;
@@ -301,7 +303,9 @@ if (skipReason) {
     // The victim is the tapper of the loadgenerator's node, whose requests (counted by the
     // loadgenerator itself, one every ~0.7 s) are what goes missing in the gap.
     const loadPod = (await kubectlJson(kc(), ['get', 'pods', '-n', 'shop', '-l', 'app=loadgenerator'])).items[0];
-    const tap = startTap(kc(), ['-n', 'shop']);
+    mkdirSync(join(dir, 'work'), { recursive: true });
+    const summaryFile = join(dir, 'work', 'gap-summary.json');
+    const tap = startTap(kc(), ['-n', 'shop', '--summary-json', summaryFile]);
     let victim: any;
     let before: Record<string, number> = {};
     let after: Record<string, number> = {};
@@ -326,7 +330,12 @@ if (skipReason) {
       assert.equal(await stopTap(tap), 0, tap.stderr());
     }
     const gapSeconds = Number(/stream resumed after a ([\d.]+) s gap/.exec(tap.stderr())![1]);
+    // Without --strict the loss does not change the exit code (0 above) and is not hidden:
+    // on stderr and in --summary-json.
     assert.match(tap.stderr(), /losses: .*stream\.gaps=1/);
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+    assert.equal(summary.losses['stream.gaps'], 1, JSON.stringify(summary.losses));
+    assert.deepEqual(summary.outcome, { verdict: 'ok', reason: 'signal', exitCode: 0 });
     assert.match(tap.stderr(), new RegExp(`1 gap\\(s\\): ${gapSeconds.toFixed(1)} s on ${victim.spec.nodeName}`));
     const seen = entriesOf(tap).filter((e) => e.protocol === 'http' && e.src.workload === 'deployment/loadgenerator' && e.timestamp >= from && e.timestamp <= to).length;
     // Requests made in the window while no tapper streamed from that node (each end of the
@@ -422,13 +431,86 @@ if (skipReason) {
     const apply = await k(['apply', '-f', '-'], { input: manifests });
     assert.equal(apply.code, 0, apply.stderr);
     try {
-      const r = await runCli(['-n', 'shop', '--use-installed', '--kubeconfig', kc(), '--ready-timeout', '60s'], { timeoutMs: 90_000 });
+      const r = await runCli(['-n', 'shop', '--use-installed', '--kubeconfig', kc()], { timeoutMs: 90_000 });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /kubectl tap: FailedCreate for daemonset kubectl-tap-tapper: .*violates PodSecurity "baseline:latest"/);
       assert.doesNotMatch(r.stderr, /removing the stack/, 'a pre-installed stack is not ours to remove');
     } finally {
       const clean = await runCli(['clean', '--all', '--kubeconfig', kc()], { timeoutMs: 90_000 });
       assert.equal(clean.code, 0, clean.stderr);
+    }
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('--strict: a tapper deleted mid-session is a loss that ends the session with exit 5, named on stderr under -q; it comes before a --wait-for that never matches', { timeout: 180_000 }, async () => {
+    mkdirSync(join(dir, 'work'), { recursive: true });
+    const summaryFile = join(dir, 'work', 'strict-summary.json');
+    const tap = startTap(kc(), ['-n', 'shop', '-q', '--strict', '--wait-for', 'request.path = "/never-called"', '--summary-json', summaryFile]);
+    let victim: any;
+    try {
+      await waitForLines(tap, 'entries from both nodes', (lines) => new Set(lines.map((l) => JSON.parse(l).node)).size === 2, 90_000);
+      const pods = await kubectlJson(kc(), ['get', 'pods', '-n', 'kubectl-tap', '-l', 'app.kubernetes.io/component=tapper']);
+      victim = pods.items[0];
+      const r = await k(['delete', 'pod', '-n', 'kubectl-tap', victim.metadata.name, '--wait=false']);
+      assert.equal(r.code, 0, r.stderr);
+      // No signal: the session ends by itself at the loss (the other node's next entry sees it).
+      const ended = await Promise.race([tap.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 90_000))]);
+      assert.equal(ended, 5, tap.stderr());
+    } finally {
+      if (tap.child.exitCode === null) await stopTap(tap);
+    }
+    const lines = tap.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, tap.stderr());
+    assert.match(lines[0]!, new RegExp(`^kubectl tap: --strict: the session lost data: stream\\.gaps=1 \\(2 node\\(s\\) streamed, \\d+ entries dropped by tappers, 1 gap\\(s\\): [\\d.]+ s on ${victim.spec.nodeName}\\)$`));
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+    assert.deepEqual(summary.outcome, { verdict: 'lostData', reason: 'lostData', exitCode: 5 });
+    assert.equal(summary.losses['stream.gaps'], 1);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('SIGTERM while the tappers are not ready yet (a CI timeout) ends the session like --duration: --wait-for never matched is 3, the summary written, the stack removed', { timeout: 120_000 }, async () => {
+    mkdirSync(join(dir, 'work'), { recursive: true });
+    const summaryFile = join(dir, 'work', 'early-summary.json');
+    // No node has this label: the DaemonSet wants no tapper, and the wait goes on.
+    const tap = startTap(kc(), ['-n', 'shop', '--node-selector', 'kubectl-tap.io/no-such=node', '--wait-for', 'request.path = "/checkout"', '--summary-json', summaryFile]);
+    await waitFor('the wait for the tappers', async () => (/tappers ready 0\/0/.test(tap.stderr()) ? true : undefined), 90_000)
+      .catch((err) => assert.fail(`${(err as Error).message}\n--- stderr:\n${tap.stderr()}`));
+    assert.equal(await stopTap(tap, 'SIGTERM'), 3, tap.stderr());
+    assert.doesNotMatch(tap.stderr(), /tapping /, 'the session had not started streaming');
+    assert.match(tap.stderr(), /--wait-for never matched \(session ended: signal\)/);
+    assert.deepEqual(JSON.parse(readFileSync(summaryFile, 'utf8')).outcome, { verdict: 'waitForUnmatched', reason: 'signal', exitCode: 3 });
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('a tapper of another version (an image tag of an older release) is refused with one line, exit 1 (the error wins over a --wait-for never matched), the stack removed', { timeout: 150_000 }, async () => {
+    // The tapper source as release 0.0.9 would have built it, published as kubectl-tap/tapper:0.0.9.
+    await publishTapperBuild('0.0.9', '0.0.9');
+    const r = await runCli(['-n', 'shop', '-q', '--kubeconfig', kc(), '--tapper-image', 'kubectl-tap/tapper:0.0.9', '--wait-for', 'request.path = "/checkout"'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^kubectl tap: tapper kubectl-tap-tapper-\\w+ on tap-node-\\d is version 0\\.0\\.9, this kubectl tap is ${pkg.version.replaceAll('.', '\\.')}: use the tapper image of version ${pkg.version.replaceAll('.', '\\.')} \\(leave out --tapper-image for kubectl-tap/tapper:${pkg.version.replaceAll('.', '\\.')}, or give a copy of it\\)\\n$`));
+    assert.equal(r.stdout, '', 'nothing streamed from it');
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('kubectl tap version names the running stack: its tapper image, ready tappers and the version they report; none when no stack runs', { timeout: 150_000 }, async () => {
+    const local = `kubectl-tap ${pkg.version}\ntapper image kubectl-tap/tapper:${pkg.version}\n`;
+    const none = await runCli(['version', '--kubeconfig', kc()]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, new RegExp(`^${local}cluster tap \\(https://[^)]+\\): no kubectl tap stack running\\n$`));
+    const tap = startTap(kc(), ['-n', 'shop', '-q']);
+    try {
+      await waitForLines(tap, 'a first entry', (lines) => lines.length >= 1, 90_000);
+      const text = await runCli(['version', '--kubeconfig', kc()]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, new RegExp(`^${local}cluster tap \\(https://[^)]+\\): stack in namespace kubectl-tap: tapper image kubectl-tap/tapper:${pkg.version}, 2/2 tappers ready, version ${pkg.version}\\n$`));
+      const json = JSON.parse((await runCli(['version', '-o', 'json', '--kubeconfig', kc()])).stdout);
+      assert.equal(json.cluster.stacks.length, 1);
+      const [stack] = json.cluster.stacks;
+      assert.equal(stack.image, `kubectl-tap/tapper:${pkg.version}`);
+      assert.deepEqual(stack.tappers.map((t: any) => t.version), [pkg.version, pkg.version]);
+      assert.deepEqual(stack.tappers.map((t: any) => t.node).sort(), ['tap-node-1', 'tap-node-2']);
+    } finally {
+      assert.equal(await stopTap(tap), 0, tap.stderr());
     }
     assert.deepEqual(await ourObjects(kc()), []);
   });
