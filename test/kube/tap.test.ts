@@ -454,7 +454,7 @@ if (skipReason) {
       const r = await k(['delete', 'pod', '-n', 'kubectl-tap', victim.metadata.name, '--wait=false']);
       assert.equal(r.code, 0, r.stderr);
       // No signal: the session ends by itself at the loss (the other node's next entry sees it).
-      const ended = await Promise.race([tap.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 90_000))]);
+      const ended = await Promise.race([tap.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 90_000).unref())]);
       assert.equal(ended, 5, tap.stderr());
     } finally {
       if (tap.child.exitCode === null) await stopTap(tap);
