@@ -32,7 +32,7 @@ interface Timed {
 
 /** Runs a command under GNU time; counts stdout lines without keeping them. */
 function timed(argv: string[]): Timed {
-  const timeFile = join(outDir, '.time');
+  const timeFile = join(outDir, `.time-${process.pid}`); // two runs at once must not share it
   const load = loadavg()[0];
   const r = spawnSync('bash', ['-c', '/usr/bin/time -f "%e %M %U %S" -o "$0" "$@" | wc -l', timeFile, ...argv], {
     encoding: 'utf8',
