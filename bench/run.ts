@@ -11,7 +11,7 @@
 // Usage: node --import tsx bench/run.ts [case ...]   (BENCH_MAKE_ONLY=1: make the captures, time nothing)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_CASES, type BenchCase } from './cases.js';
@@ -39,6 +39,7 @@ function timed(argv: string[]): Timed {
     maxBuffer: 1 << 26,
   });
   const [seconds, rssKb, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(timeFile, { force: true });
   if (!Number.isFinite(seconds)) throw new Error(`could not time ${argv.join(' ')}: ${r.stderr.slice(-500)}`);
   return { seconds, cpu: user + sys, peakRssMb: rssKb / 1024, stdoutLines: Number(r.stdout.trim()), load };
 }
