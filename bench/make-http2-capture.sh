@@ -4,7 +4,7 @@
 # streams each (HPACK dynamic table reuse, interleaved frames).
 set -euo pipefail
 out=${1:?usage: make-http2-capture.sh OUT.pcap}
-requests=${REQUESTS:-200000}
+requests=${REQUESTS:-400000}
 port=${PORT:-18091}
 work=$(mktemp -d)
 trap 'kill $server_pid $dump_pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Makes the Kafka benchmark capture: kcat (librdkafka) producing MESSAGES one-record Produce
-# requests (linger 0, one message per batch) to the stand-in broker
-# (testdata/kafka/stand-in-broker.mjs) on the loopback of a private network namespace, then
-# consuming them back (ListOffsets, Fetch), recorded by tcpdump. Port 19092, so tshark needs
-# `-d tcp.port==19092,kafka`.
-# Usage (root): bash bench/make-kafka-capture.sh OUT.pcap [MESSAGES]
+# Makes the Kafka benchmark capture: kafkajs (testdata/kafka/kafkajs-load.mjs) sending SENDS
+# Produce requests of RECORDS records each (default 200,000 of 10), 16 in flight, to the
+# stand-in broker (testdata/kafka/stand-in-broker.mjs) on the loopback of a private network
+# namespace, recorded by tcpdump (Produce and the client's ApiVersions/Metadata; the fetch
+# path has its own small captures in testdata/kafka/). Port 19092, so tshark needs `-d tcp.port==19092,kafka`.
+# Usage (root): bash bench/make-kafka-capture.sh OUT.pcap [SENDS] [RECORDS]
 set -euo pipefail
-OUT=${1:?usage: make-kafka-capture.sh OUT.pcap [MESSAGES]}
-MESSAGES=${2:-50000}
+OUT=${1:?usage: make-kafka-capture.sh OUT.pcap [SENDS] [RECORDS]}
+SENDS=${2:-200000}
+RECORDS=${3:-10}
 PORT=19092
 NS=tapt-bench-kafka$$
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "make-kafka-capture.sh: needs root (network namespace, tcpdump)" >&2; exit 1; }
-for tool in tcpdump kcat node ip; do command -v "$tool" >/dev/null || { echo "make-kafka-capture.sh: $tool is missing" >&2; exit 1; }; done
+for tool in tcpdump node ip; do command -v "$tool" >/dev/null || { echo "make-kafka-capture.sh: $tool is missing" >&2; exit 1; }; done
 cleanup() {
   set +e
   ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
@@ -25,11 +26,11 @@ ip -n "$NS" link set lo up
 mkdir -p "$(dirname "$OUT")"
 ip netns exec "$NS" node "$HERE/testdata/kafka/stand-in-broker.mjs" "$PORT" >/dev/null &
 sleep 0.7
-ip netns exec "$NS" tcpdump -i lo -w "$OUT" --immediate-mode -U "tcp port $PORT" 2>/dev/null & TCPDUMP=$!
+ip netns exec "$NS" tcpdump -i lo -B 262144 -w "$OUT" "tcp port $PORT" 2>"$OUT.tcpdump.log" & TCPDUMP=$!
 sleep 0.7
-seq 1 "$MESSAGES" | sed 's/^/order-/; s/$/:{"sku":42,"qty":1}/' | ip netns exec "$NS" kcat -b "127.0.0.1:$PORT" -P -t orders -K: \
-  -X linger.ms=0 -X batch.num.messages=1 -X queue.buffering.max.messages=1000
-ip netns exec "$NS" kcat -b "127.0.0.1:$PORT" -C -t orders -o beginning -e -q >/dev/null
+(cd "$HERE" && ip netns exec "$NS" node testdata/kafka/kafkajs-load.mjs "$PORT" "$SENDS" "$RECORDS" 16)
 sleep 0.3
 kill -INT "$TCPDUMP"; wait "$TCPDUMP" 2>/dev/null || true
-echo "wrote $OUT ($MESSAGES produced messages)" >&2
+grep -h 'dropped by kernel' "$OUT.tcpdump.log" >&2 || true
+rm -f "$OUT.tcpdump.log"
+echo "wrote $OUT ($SENDS Produce requests of $RECORDS records)" >&2

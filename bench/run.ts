@@ -1,46 +1,47 @@
-// `make bench`: for each protocol, a capture big enough to time (made once, reused from
-// bench/out/), then in the same run: `kubectl tap read` pinned to one core, and tshark on
-// the same file (-T ek, and -T fields where given), with wall time and peak RSS from GNU
-// time. Prints packets/s, entries/s, peak RSS and the ratios. Nothing here is asserted:
-// tests never depend on wall-clock times.
+// `make bench`: for each protocol, a capture big enough to time (made once by its script
+// into bench/out/, the cache, named after the script's content so a changed script makes a
+// new one), then in the same run: `kubectl tap read` pinned to one core through a pipe, and
+// tshark on the same file, `-T ek` (every field, the peer for whole entries) and `-T fields`
+// (the fields that make up our summary line), each with wall time and peak RSS from GNU
+// time. Prints entries/s, peak RSS and the ratios, the share of our run that is start-up
+// (`read` of an empty capture), and the machine's load next to every figure. Rates and ratios
+// are given on wall time and on CPU time (user + sys): on a shared machine under load the
+// wall time of a pinned process is mostly waiting for its core, the CPU time is its work.
+// Nothing here is asserted: tests never depend on wall-clock times.
+// Usage: node --import tsx bench/run.ts [case ...]   (BENCH_MAKE_ONLY=1: make the captures, time nothing)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_CASES } from './cases.js';
+import { BENCH_CASES, type BenchCase } from './cases.js';
 
-interface BenchCase {
-  name: string;
-  /** Script that writes the capture to its first argument. */
-  make: string;
-  /** tshark display filter selecting one packet per call, and decode-as options for odd ports. */
-  tsharkFilter: string;
-  tsharkDecodeAs: string[];
-  /** Fields for the -T fields run (one line per matching packet). */
-  tsharkFields: string[];
-}
-
-const CASES: BenchCase[] = BENCH_CASES;
 const only = process.argv.slice(2);
 const outDir = 'bench/out';
 mkdirSync(outDir, { recursive: true });
 
 interface Timed {
   seconds: number;
+  /** User + system CPU seconds. */
+  cpu: number;
   peakRssMb: number;
   stdoutLines: number;
-  stderr: string;
+  /** The 1-minute load average when the run started. */
+  load: number;
 }
 
 /** Runs a command under GNU time; counts stdout lines without keeping them. */
 function timed(argv: string[]): Timed {
-  const timeFile = join(outDir, '.time');
-  const r = spawnSync('bash', ['-c', '/usr/bin/time -f "%e %M" -o "$0" "$@" | wc -l', timeFile, ...argv], {
+  const timeFile = join(outDir, `.time-${process.pid}`); // two runs at once must not share it
+  const load = loadavg()[0];
+  const r = spawnSync('bash', ['-c', '/usr/bin/time -f "%e %M %U %S" -o "$0" "$@" | wc -l', timeFile, ...argv], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
-  const [seconds, rssKb] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  const [seconds, rssKb, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(timeFile, { force: true });
   if (!Number.isFinite(seconds)) throw new Error(`could not time ${argv.join(' ')}: ${r.stderr.slice(-500)}`);
-  return { seconds, peakRssMb: rssKb / 1024, stdoutLines: Number(r.stdout.trim()), stderr: r.stderr };
+  return { seconds, cpu: user + sys, peakRssMb: rssKb / 1024, stdoutLines: Number(r.stdout.trim()), load };
 }
 
 function capinfoPackets(file: string): number {
@@ -49,33 +50,76 @@ function capinfoPackets(file: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** The cached capture of a case: its script's content names it. */
+function captureFile(c: BenchCase): string {
+  const digest = createHash('sha256').update(readFileSync(c.make)).digest('hex').slice(0, 10);
+  return join(outDir, `${c.name}-${digest}.pcap`);
+}
+
+function makeCapture(c: BenchCase, file: string): boolean {
+  if (existsSync(file)) return true;
+  console.error(`bench: making ${file} with ${c.make} (once; reused afterwards)`);
+  const partial = `${file}.partial`;
+  const made = spawnSync('bash', [c.make, partial], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (made.status !== 0 || !existsSync(partial)) {
+    console.error(`bench: ${c.name}: ${c.make} failed, skipped`);
+    return false;
+  }
+  renameSync(partial, file);
+  return true;
+}
+
+/** An empty capture (the header only): `read` of it is the start-up every run pays. */
+function emptyCapture(): string {
+  const file = join(outDir, 'empty.pcap');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65535, 16);
+  header.writeUInt32LE(1, 20); // Ethernet
+  writeFileSync(file, header);
+  return file;
+}
+
 const rate = (n: number, s: number) => (s > 0 ? Math.round(n / s).toLocaleString('en-US') : 'n/a');
+const ratio = (peer: Timed, ours: Timed) => `${(peer.seconds / ours.seconds).toFixed(1)}x`;
+const cpuRatio = (peer: Timed, ours: Timed) => `${(peer.cpu / ours.cpu).toFixed(1)}x`;
+const load = (t: Timed) => `load ${t.load.toFixed(1)}`;
+const ours = (file: string) => timed(['taskset', '-c', '0', 'dist/kubectl-tap', 'read', file, '--quiet']);
 const rows: string[] = [];
 
-for (const c of CASES) {
-  if (only.length > 0 && !only.includes(c.name)) continue;
-  const file = join(outDir, `${c.name}.pcap`);
-  if (!existsSync(file)) {
-    console.error(`bench: making ${file} with ${c.make} (once; reused afterwards)`);
-    const made = spawnSync('bash', [c.make, file], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (made.status !== 0 || !existsSync(file)) {
-      console.error(`bench: ${c.name}: ${c.make} failed, skipped`);
-      continue;
-    }
-  }
+const cases = BENCH_CASES.filter((c) => only.length === 0 || only.includes(c.name));
+const makeOnly = process.env.BENCH_MAKE_ONLY === '1';
+const startup = makeOnly ? null : ours(emptyCapture());
+if (startup) console.log(`start-up (read of an empty capture, pinned): ${startup.seconds.toFixed(2)} s (CPU ${startup.cpu.toFixed(2)} s), peak RSS ${startup.peakRssMb.toFixed(0)} MB (${load(startup)})`);
+
+for (const c of cases) {
+  const file = captureFile(c);
+  if (!makeCapture(c, file) || startup === null) continue;
   const packets = capinfoPackets(file);
   const sizeMb = statSync(file).size / 1e6;
-  const ours = timed(['taskset', '-c', '0', 'dist/kubectl-tap', 'read', file, '--quiet']);
+  const run = ours(file);
   const ek = timed(['tshark', '-r', file, ...c.tsharkDecodeAs, '-Y', c.tsharkFilter, '-T', 'ek']);
   const fields = timed(['tshark', '-r', file, ...c.tsharkDecodeAs, '-Y', c.tsharkFilter, '-T', 'fields', ...c.tsharkFields.flatMap((f) => ['-e', f])]);
-  const entries = ours.stdoutLines;
+  const entries = run.stdoutLines;
   const ekPackets = ek.stdoutLines / 2; // -T ek writes an index line and a document line per packet
+  const startShare = `${((100 * startup.cpu) / run.cpu).toFixed(1)}%`;
   console.log(`\n== ${c.name}: ${file} (${sizeMb.toFixed(1)} MB, ${packets.toLocaleString('en-US')} packets)`);
-  console.log(`kubectl tap read : ${ours.seconds.toFixed(2)} s, ${rate(packets, ours.seconds)} packets/s, ${rate(entries, ours.seconds)} entries/s (${entries} entries), peak RSS ${ours.peakRssMb.toFixed(0)} MB`);
-  // tshark's rate in calls/s: the same file holds the same calls, so ours divided by its time.
-  console.log(`tshark -T ek     : ${ek.seconds.toFixed(2)} s, ${rate(entries, ek.seconds)} calls/s (${ekPackets} matching packets), peak RSS ${ek.peakRssMb.toFixed(0)} MB`);
-  console.log(`tshark -T fields : ${fields.seconds.toFixed(2)} s, ${rate(entries, fields.seconds)} calls/s (${fields.stdoutLines} matching packets), peak RSS ${fields.peakRssMb.toFixed(0)} MB`);
-  console.log(`ratios           : ${(ek.seconds / ours.seconds).toFixed(1)}x faster than -T ek, ${(fields.seconds / ours.seconds).toFixed(1)}x faster than -T fields; RSS ${(ours.peakRssMb / ek.peakRssMb).toFixed(2)}x of -T ek`);
-  rows.push(`${c.name.padEnd(8)} ${rate(entries, ours.seconds).padStart(10)} entries/s  ${rate(packets, ours.seconds).padStart(11)} pkts/s  ${ours.peakRssMb.toFixed(0).padStart(4)} MB  | tshark ek ${rate(entries, ek.seconds).padStart(8)}/s  ratio ${(ek.seconds / ours.seconds).toFixed(1)}x`);
+  console.log(`kubectl tap read : ${run.seconds.toFixed(2)} s, ${rate(packets, run.seconds)} packets/s, ${rate(entries, run.seconds)} entries/s (${entries} entries); CPU ${run.cpu.toFixed(2)} s, ${rate(entries, run.cpu)} entries per CPU-second; peak RSS ${run.peakRssMb.toFixed(0)} MB; start-up ${startShare} of its CPU (${load(run)})`);
+  // tshark's rate in calls/s: the same file holds the same calls, so our entries divided by its time.
+  console.log(`tshark -T ek     : ${ek.seconds.toFixed(2)} s, ${rate(entries, ek.seconds)} calls/s (${ekPackets} matching packets); CPU ${ek.cpu.toFixed(2)} s, ${rate(entries, ek.cpu)}/CPU-s; peak RSS ${ek.peakRssMb.toFixed(0)} MB (${load(ek)})`);
+  console.log(`tshark -T fields : ${fields.seconds.toFixed(2)} s, ${rate(entries, fields.seconds)} calls/s (${fields.stdoutLines} matching packets; ${c.tsharkFields.join(', ')}); CPU ${fields.cpu.toFixed(2)} s, ${rate(entries, fields.cpu)}/CPU-s; peak RSS ${fields.peakRssMb.toFixed(0)} MB (${load(fields)})`);
+  console.log(`ratios           : wall ${ratio(ek, run)} faster than -T ek, ${ratio(fields, run)} than -T fields; CPU ${cpuRatio(ek, run)} less than -T ek, ${cpuRatio(fields, run)} than -T fields; RSS ${(run.peakRssMb / ek.peakRssMb).toFixed(2)}x of -T ek, ${(run.peakRssMb / fields.peakRssMb).toFixed(2)}x of -T fields`);
+  rows.push(
+    `| ${c.name} | ${entries.toLocaleString('en-US')} | ${rate(entries, run.seconds)}/s (${rate(entries, run.cpu)}/CPU-s) | ${run.peakRssMb.toFixed(0)} MB | ${startShare} | ` +
+      `${rate(entries, fields.seconds)}/s (${fields.peakRssMb.toFixed(0)} MB) | ${ratio(fields, run)} (CPU ${cpuRatio(fields, run)}) | ` +
+      `${rate(entries, ek.seconds)}/s (${ek.peakRssMb.toFixed(0)} MB) | ${ratio(ek, run)} (CPU ${cpuRatio(ek, run)}) | ${run.load.toFixed(1)} |`,
+  );
 }
-console.log(`\n== summary (kubectl tap pinned to one core)\n${rows.join('\n')}`);
+if (rows.length > 0) {
+  console.log('\n== summary (kubectl tap read pinned to one core, through a pipe; tshark unpinned)');
+  console.log('| capture | entries | ours, wall (CPU) | peak RSS | start-up (CPU) | tshark -T fields | ratio, wall (CPU) | tshark -T ek | ratio, wall (CPU) | load |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log(rows.join('\n'));
+}

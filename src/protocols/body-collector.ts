@@ -10,7 +10,13 @@ import { renderBody } from './body.js';
 import { decodableCodings, decodeBody, MAX_COMPRESSED_BYTES } from './content-decoding.js';
 import { CHUNK_COST, type KeptBytes, type SheddableHolder } from './kept-bytes.js';
 
-/** Kept bytes are copied into chunks of this size, not one Buffer per segment. */
+/**
+ * Kept bytes are copied into chunks of at most this size, not one Buffer per segment. The
+ * first chunk is as large as the first piece, each next one twice the last (up to this
+ * size): most bodies come in one piece of a few dozen bytes, and a 16 KiB chunk for each
+ * (allocated, charged and collected) was 3% of the HTTP/1 bench run in allocation alone and
+ * external memory that made the collector run more often.
+ */
 const CHUNK_BYTES = 16 * 1024;
 
 export class BodyCollector implements SheddableHolder {
@@ -59,7 +65,7 @@ export class BodyCollector implements SheddableHolder {
     while (take > 0) {
       let chunk = this.chunks.at(-1);
       if (chunk === undefined || this.fill === chunk.length) {
-        const size = Math.min(CHUNK_BYTES, this.limit - this.kept);
+        const size = Math.min(Math.max(take, (chunk?.length ?? 0) * 2), CHUNK_BYTES, this.limit - this.kept);
         if (this.budget !== null && !this.budget.take(this, size + CHUNK_COST)) {
           this.overBudget = true;
           this.dropped(take);

@@ -10,12 +10,22 @@ export interface RenderedBody {
 }
 
 export function renderBody(bytes: Buffer | null, maxBody: number): RenderedBody {
-  if (bytes === null || bytes.length === 0) return { body: bytes === null ? null : '', bodySize: 0 };
-  const kept = bytes.length > maxBody ? bytes.subarray(0, maxBody) : bytes;
-  const out: RenderedBody = isText(kept)
-    ? { body: kept.toString('utf8'), bodySize: bytes.length }
-    : { body: kept.toString('base64'), bodyEncoding: 'base64', bodySize: bytes.length };
-  if (kept.length < bytes.length) out.bodyTruncated = true;
+  if (bytes === null) return { body: null, bodySize: 0 };
+  return renderBodyRange(bytes, 0, bytes.length, maxBody);
+}
+
+/**
+ * renderBody of buf[start, end) without a Buffer for the range: Kafka renders two a record
+ * (key and value), and a subarray each cost more than the decoding.
+ */
+export function renderBodyRange(buf: Buffer, start: number, end: number, maxBody: number): RenderedBody {
+  const size = end - start;
+  if (size === 0) return { body: '', bodySize: 0 };
+  const keptEnd = size > maxBody ? start + maxBody : end;
+  const out: RenderedBody = isTextRange(buf, start, keptEnd)
+    ? { body: buf.toString('utf8', start, keptEnd), bodySize: size }
+    : { body: buf.toString('base64', start, keptEnd), bodyEncoding: 'base64', bodySize: size };
+  if (keptEnd < end) out.bodyTruncated = true;
   return out;
 }
 
@@ -24,8 +34,13 @@ export function renderBody(bytes: Buffer | null, maxBody: number): RenderedBody 
  * character cut by the --max-body limit at the very end still counts as text.
  */
 export function isText(bytes: Buffer): boolean {
-  const n = bytes.length;
-  let i = 0;
+  return isTextRange(bytes, 0, bytes.length);
+}
+
+/** isText of bytes[start, end). */
+export function isTextRange(bytes: Buffer, start: number, end: number): boolean {
+  const n = end;
+  let i = start;
   while (i < n) {
     const b = bytes[i];
     if (b < 0x80) {

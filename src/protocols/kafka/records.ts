@@ -4,7 +4,7 @@
 // and throws on truncated batches, which Fetch responses legitimately end with. Compressed
 // records (gzip, snappy, lz4, zstd: compression.ts) are inflated with the cap the other
 // protocols' content decoding uses.
-import { renderBody, type RenderedBody } from '../body.js';
+import { renderBody, renderBodyRange, type RenderedBody } from '../body.js';
 import { MAX_DECODED_BYTES } from '../content-decoding.js';
 import { CODECS, inflateRecords } from './compression.js';
 import { KafkaDecodeError, KafkaReader } from './reader.js';
@@ -115,34 +115,51 @@ function decodeBatch(r: KafkaReader, baseOffset: number, set: RecordSet, budget:
     }
     records = new KafkaReader(inflated);
   }
+  // One cursor for every record of the batch, bounded to the record it reads; keys, values
+  // and headers are rendered from the batch's bytes in place, and only for records kept
+  // (records past the entry's limit are counted, as before, without their text).
+  const buf = records.buf;
+  const rr = new KafkaReader(buf, 0, 0);
   for (let i = 0; i < count && records.remaining > 0; i++) {
     const len = records.varint();
     const recEnd = records.pos + len;
     if (len < 0 || recEnd > records.end) throw new KafkaDecodeError('record overruns its batch');
-    const rr = new KafkaReader(records.buf, records.pos, recEnd);
+    rr.pos = records.pos;
+    rr.end = recEnd;
     rr.int8(); // attributes
     const timestampDelta = rr.varlong();
     const offsetDelta = rr.varint();
-    const key = rr.varBytes();
-    const value = rr.varBytes();
+    const kept = budget.left > 0;
+    const keyLength = rr.varBytesLength();
+    const key = keyLength < 0 || !kept ? null : renderBodyRange(buf, rr.pos, rr.pos + keyLength, budget.maxBody);
+    if (keyLength > 0) rr.skip(keyLength);
+    const valueLength = rr.varBytesLength();
+    const value = valueLength < 0 || !kept ? null : renderBodyRange(buf, rr.pos, rr.pos + valueLength, budget.maxBody);
+    if (valueLength > 0) rr.skip(valueLength);
     const headerCount = rr.varint();
     if (headerCount < 0 || headerCount * 2 > rr.remaining) throw new KafkaDecodeError('bad header count');
     let headers: Record<string, string> | undefined;
     for (let h = 0; h < headerCount; h++) {
       const name = rr.varBytes()?.toString('utf8') ?? '';
       const hv = rr.varBytes();
+      if (!kept) continue;
       headers ??= {};
       headers[name] = hv === null ? '' : (render(hv, budget.maxBody)?.body ?? '');
+    }
+    records.pos = recEnd;
+    if (!kept) {
+      set.recordCount += 1;
+      budget.dropped += 1;
+      continue;
     }
     const record: KafkaRecord = {
       offset: baseOffset + offsetDelta,
       timestamp: baseTimestamp + timestampDelta,
-      key: render(key, budget.maxBody),
-      value: render(value, budget.maxBody),
+      key,
+      value,
     };
     if (headers) record.headers = headers;
     keep(set, budget, record);
-    records.pos = recEnd;
   }
 }
 
