@@ -115,7 +115,9 @@ export type MemoryKind =
   /** Decoded header lists and header blocks being collected (HPACK, CONTINUATION). */
   | 'app.headers'
   /** Bytes a parser holds while waiting for a complete frame or message. */
-  | 'app.buffers';
+  | 'app.buffers'
+  /** The tapper's GET /packets: packets held until a call of their connection is reported. */
+  | 'packets.held';
 
 export type ShedOrder = 'largest' | 'oldest';
 
@@ -131,6 +133,7 @@ export const SHED_ORDER: Readonly<Record<MemoryKind, ShedOrder>> = {
   'app.bodies': 'largest',
   'app.headers': 'largest',
   'app.buffers': 'largest',
+  'packets.held': 'oldest',
 };
 
 const KINDS = Object.keys(SHED_ORDER) as MemoryKind[];
