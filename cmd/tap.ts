@@ -52,7 +52,6 @@ export const tapCommand: CommandModule<object, TapArgs> = {
     try {
       // The tappers' engine takes --max-body, --max-messages and --no-redact; these two it has no way to receive yet.
       if (args.proto.length > 0) throw new UsageError('--proto is not supported for live tapping yet (the tappers decode gRPC without names); use it with read');
-      if (args['pcap-out'] !== undefined) throw new UsageError('--pcap-out is not supported for live tapping yet (the tappers have no packet stream); use it with read');
       if (args['redact-header'].length > 0) throw new UsageError('--redact-header is not supported for live tapping yet; the tappers redact the default headers');
       const { runTap } = await import('../src/kube/session.js');
       const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration } = await import('../src/kube/manifests.js');
@@ -83,7 +82,7 @@ export const tapCommand: CommandModule<object, TapArgs> = {
         },
         useInstalled: args['use-installed'],
         dryRun: args['dry-run'],
-        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
+        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true, 'the cluster'),
         shorthands: shorthands(args),
         exitCodeOf,
         showNoise: args['show-noise'],

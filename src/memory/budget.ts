@@ -92,7 +92,7 @@ const COLLECT_AFTER_SHED_SHARE = 1 / 8;
  * collection. V8 schedules collections of its own heap well enough, and a full GC after
  * every eighth of evicted connections cost more than the eviction (1,000,000 SYNs).
  */
-const BUFFER_KINDS: ReadonlySet<MemoryKind> = new Set<MemoryKind>(['tcp.reorder', 'ip.fragments', 'app.bodies', 'app.buffers']);
+const BUFFER_KINDS: ReadonlySet<MemoryKind> = new Set<MemoryKind>(['tcp.reorder', 'ip.fragments', 'app.bodies', 'app.buffers', 'packets.held']);
 
 /** What is charged. Kinds are the unit of the cross-kind policy and of the counters. */
 export type MemoryKind =

@@ -34,6 +34,7 @@ interface HeldPacket {
 }
 
 export interface HeldFlow {
+  readonly key: string;
   /** Where its packets came from: a file, a node (names the pcapng interface). */
   readonly source: string;
   kept: boolean;
@@ -76,7 +77,7 @@ export class FlowHold {
     let flow = this.flows.get(key);
     if (flow) this.flows.delete(key); // re-inserted last: the map is kept in least-recent order
     else {
-      flow = { source, kept: false, closed: false, held: [], heldBytes: 0, partial: false, written: 0, callsBeforePackets: 0, recent: [] };
+      flow = { key, source, kept: false, closed: false, held: [], heldBytes: 0, partial: false, written: 0, callsBeforePackets: 0, recent: [] };
       this.account?.charge(FLOW_COST);
     }
     this.flows.set(key, flow);
