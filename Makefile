@@ -1,7 +1,7 @@
 # The README's two commands, `make demo` and `make test`, set up everything they need on a
 # fresh Debian machine: Debian packages (when running as root) and node modules.
 SHELL := /bin/bash
-APT_PACKAGES := libpcap-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
+APT_PACKAGES := libpcap-dev gcc libc6-dev tcpdump tshark iproute2 iptables redis-server rabbitmq-server \
                 wrk nghttp2 graphviz dnsutils dnsmasq kcat openssl curl time python3 jq \
                 zstd podman buildah runc debootstrap
 

@@ -43,6 +43,9 @@ export const manifestsCommand: CommandModule<object, ManifestsArgs> = {
         maxBody: parseByteSize(args['max-body'], '--max-body'),
         maxMessages: 100,
         redact: args.redact,
+        // A pre-installed stack serves every later session: these are fixed when it is made.
+        redactHeaders: [],
+        protoBundle: null,
       });
       process.stdout.write(stackYaml(objects));
     } catch (error) {

@@ -50,9 +50,10 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       ) as unknown as Argv<TapArgs>,
   handler: async (args) => {
     try {
-      // The tappers' engine takes --max-body, --max-messages and --no-redact; these two it has no way to receive yet.
-      if (args.proto.length > 0) throw new UsageError('--proto is not supported for live tapping yet (the tappers decode gRPC without names); use it with read');
-      if (args['redact-header'].length > 0) throw new UsageError('--redact-header is not supported for live tapping yet; the tappers redact the default headers');
+      // The tappers' engine gets the entry options as its arguments, so a pre-installed stack keeps its own.
+      if (args['use-installed'] && (args.proto.length > 0 || args['redact-header'].length > 0)) {
+        throw new UsageError('--proto and --redact-header are given to the tappers when a session installs them: not with --use-installed');
+      }
       const { runTap } = await import('../src/kube/session.js');
       const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration } = await import('../src/kube/manifests.js');
       const code = await runTap({
@@ -79,6 +80,8 @@ export const tapCommand: CommandModule<object, TapArgs> = {
           maxBody: parseByteSize(args['max-body'], '--max-body'),
           maxMessages: args['max-messages'],
           redact: args.redact,
+          redactHeaders: args['redact-header'],
+          protoBundle: args.proto.length > 0 ? (await import('../src/protocols/grpc/protos.js')).bundleProtos(args.proto) : null,
         },
         useInstalled: args['use-installed'],
         dryRun: args['dry-run'],

@@ -1,10 +1,12 @@
 // Bundles the CLI into one executable file, dist/kubectl-tap, that kubectl's plugin
 // discovery finds on PATH, and the tapper daemon into dist/tapper.js (run by the image as
 // `node dist/tapper.js`). Heavy modules are loaded lazily by the commands that need them,
-// so `kubectl tap --help` stays fast.
+// so `kubectl tap --help` stays fast. The tapper's capture addon (native/capture.c) is
+// compiled to dist/capture.node beside them (scripts/build-addon.mjs).
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 import { bundledManifests } from './bundle-inputs.mjs';
+import { buildCaptureAddon } from './build-addon.mjs';
 
 await build({
   entryPoints: ['cmd/main.ts'],
@@ -23,8 +25,8 @@ await build({
     // ordinary HTTP calls: 128 -> 110 MB, CPU unchanged at 2.1 s).
     js: "#!/usr/bin/env -S node --max-semi-space-size=8 --expose-gc --heap-growing-percent=50\nimport { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);",
   },
-  // pcap is a native addon, used only by the tapper's live capture.
-  external: ['pcap'],
+  // capture.node is the tapper's native addon, loaded from a path only the tapper computes.
+  external: ['*.node'],
   define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()) },
   logLevel: 'warning',
 });
@@ -38,7 +40,9 @@ await build({
   target: 'node20',
   format: 'esm',
   banner: { js: "import { createRequire as __tapCreateRequire } from 'node:module';\nconst require = __tapCreateRequire(import.meta.url);" },
-  // The native addon is installed next to the bundle in the image (node_modules/pcap).
-  external: ['pcap'],
+  // capture.node sits next to the bundle (dist/, and /app in the image).
+  external: ['*.node'],
   logLevel: 'warning',
 });
+
+buildCaptureAddon('dist/capture.node');

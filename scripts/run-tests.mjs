@@ -72,9 +72,32 @@ if (skipped.length > 0) {
   console.log(`\n${skipped.length} skipped${strict ? ', which fails the run (TEST_STRICT: CI as root must run everything)' : ''}:`);
   for (const line of skipped) console.log(`  - ${line}`);
 }
+// The failures again, one line each with where and why, last: a CI log's tail shows them.
+for (const line of failures(tap)) console.log(line);
 const seconds = Math.round((Date.now() - started) / 1000);
 console.log(`\n${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped in ${Math.floor(seconds / 60)}m ${seconds % 60}s (${files.length} files, ${jobs} at a time)`);
 process.exit(status !== 0 ? status || 1 : strict && skipped.length > 0 ? 1 : 0);
+
+/** `FAILED name (test file:line): first line of the error` for each failed test, suites left out. */
+function failures(report) {
+  const lines = report.split('\n');
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const failed = /^\s*not ok \d+ - (.*?)(?: # .*)?$/.exec(lines[i]);
+    if (!failed) continue;
+    const block = [];
+    for (let j = i + 1; j < lines.length && !/^\s*(?:not )?ok \d+ /.test(lines[j]) && !/^\s*# Subtest/.test(lines[j]); j++) block.push(lines[j]);
+    const text = block.join('\n');
+    const errorAt = block.findIndex((l) => /^\s*error: /.test(l));
+    let error = errorAt < 0 ? '' : block[errorAt].replace(/^\s*error: ['|>-]*\s*/, '').replace(/'$/, '');
+    if (error === '' && errorAt >= 0) error = (block[errorAt + 1] ?? '').trim();
+    if (/^\d+ subtests? failed$/.test(error)) continue;
+    // The test's own frame: the guard (scripts/test-guard.mjs) is where every test is registered.
+    const where = /(test\/[^\s:'()]+\.ts:\d+)/.exec(text)?.[1] ?? '?';
+    out.push(`FAILED ${failed[1]} (${where}): ${error.slice(0, 300)}`);
+  }
+  return out.length > 0 ? ['', `${out.length} failed:`, ...out] : [];
+}
 
 function run(cmd, args, env) {
   return new Promise((resolve) => {

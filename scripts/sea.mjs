@@ -29,7 +29,7 @@ await build({
     js: "const __tapImportMetaUrl = require('node:url').pathToFileURL(process.execPath).href;",
   },
   define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()), 'import.meta.url': '__tapImportMetaUrl' },
-  external: ['pcap'],
+  external: ['*.node'],
   plugins: [
     {
       // node-fetch (under client-node) tries require('encoding') for legacy charsets, inside a

@@ -15,12 +15,13 @@ export class LiveSource {
   constructor(
     device: string,
     kernelRingBytes: number,
+    captureWaitMs: number,
     private readonly pipeline: NodePipeline,
     private readonly targets: TargetRegistry,
     private readonly ownPort: number,
     log: (line: string) => void,
   ) {
-    this.handles = new CaptureHandles(device, kernelRingBytes, (frame) => pipeline.handleFrame(frame), log);
+    this.handles = new CaptureHandles(device, kernelRingBytes, (frame) => pipeline.handleFrame(frame), log, captureWaitMs);
     // Fails here, at start, when this node cannot capture at all.
     this.handles.probe();
     // Synchronous: when PUT /targets answers, the new handle already captures.

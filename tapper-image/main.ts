@@ -6,6 +6,8 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { hideBin } from 'yargs/helpers';
 import { engineOptions } from '../src/engine.js';
+import { loadProtos } from '../src/protocols/grpc/protos.js';
+import { DEFAULT_REDACTED_HEADERS } from '../src/redact.js';
 import { UsageError } from '../src/errors.js';
 import { NodePipeline } from '../src/node/pipeline.js';
 import { TargetRegistry } from '../src/node/targets.js';
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   let memory: MemorySplit;
   try {
     options = await parseOptions(hideBin(process.argv));
+    if (options.protoPaths.length > 0) loadProtos(options.protoPaths); // a bad one fails here, at start
     memory = splitMemoryBudget(options.memoryBudget, options.consumerQueueBytes, options.file === null);
     token = new TokenCheck(options.tokenFile);
     cert = makeSelfSignedCertificate(`kubectl-tap-tapper.${options.nodeName}`);
@@ -55,7 +58,10 @@ async function main(): Promise<void> {
   let hub: Hub | null = null;
   let packets: PacketHub | null = null;
   const pipeline = new NodePipeline(
-    engineOptions({ maxBody: options.maxBody, maxMessages: options.maxMessages, redact: options.redact, memoryBudget: memory.engine }),
+    engineOptions({
+      maxBody: options.maxBody, maxMessages: options.maxMessages, redact: options.redact, memoryBudget: memory.engine,
+      redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...options.redactHeaders]), protoPaths: options.protoPaths,
+    }),
     (entry, dialed) => {
       hub!.publish(entry, dialed);
       packets!.reported(entry);
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
   let file: FileSource | null = null;
   try {
     if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, caughtUp, log);
-    else live = new LiveSource(options.device, memory.kernelRing, pipeline, targets, options.port, log);
+    else live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
   } catch (err) {
     if (err instanceof UsageError) fail(err);
     fail(new Error(`cannot capture on ${options.device}: ${(err as Error).message}`));

@@ -1,6 +1,7 @@
-// Live capture whose filter follows the targets. `pcap` 3.1.0 cannot change a handle's BPF
-// filter, so a change opens a new handle first and closes the old one only after an
-// overlap: nothing is lost in the switch.
+// Live capture whose filter follows the targets. A change opens a new handle first and closes
+// the old one only after an overlap: nothing is lost in the switch. (pcap_setfilter on the live
+// handle would apply the new filter to the packets already in the ring too, losing the last
+// packets of a target that just left.)
 //
 // Only one handle delivers at a time, the oldest open one. A newer handle holds what it
 // captures (copied) until the older one is closed, then hands it on in order, and delivers
@@ -68,6 +69,8 @@ export class CaptureHandles {
     readonly bufferBytes: number,
     private readonly onFrame: (frame: Frame) => void,
     private readonly log: (line: string) => void,
+    /** libpcap's block timeout (0: immediate mode); OVERLAP_MS must outlast it by far. */
+    private readonly waitMs = 0,
   ) {}
 
   /**
@@ -87,7 +90,7 @@ export class CaptureHandles {
       next = { capture: null, filter, held: this.open.length > 0 ? [] : null, heldBytes: 0, closeScheduled: false };
       const handle = next;
       try {
-        handle.capture = openLiveCapture({ device: this.device, filter, bufferSize: this.bufferBytes }, (frame) => this.receive(handle, frame));
+        handle.capture = openLiveCapture({ device: this.device, filter, bufferSize: this.bufferBytes, timeoutMs: this.waitMs }, (frame) => this.receive(handle, frame));
         this.opened += 1;
       } catch (err) {
         // Keep what runs: a filter libpcap refuses (too long, say) must not stop capture.

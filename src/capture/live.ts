@@ -1,18 +1,19 @@
-// Live capture through the `pcap` package (libpcap), used only by the tapper daemon, so it
-// is loaded lazily (a synchronous require on first use, as it is a CommonJS native addon):
-// `kubectl tap read` and the tests never load it.
-// Only the session is used; the package's decoders and TCPTracker are not (src/decode and
-// src/tcp do that work, bounded and counted).
+// Live capture through libpcap, used only by the tapper daemon: the project's own small
+// Node-API addon (native/capture.c, built next to the bundle as capture.node by
+// scripts/build.mjs), loaded on first use, so `kubectl tap read` and most tests never load it.
+// Why not the `pcap` npm package: native/capture.c says (a use after free that aborted the
+// tapper, and handles that stayed open after close()).
 //
-// buffer_timeout 0 puts libpcap in immediate mode: with the default (1000 ms) packets wait
-// in the kernel buffer for up to a second before they are delivered.
+// buffer_timeout 0 puts libpcap in immediate mode: with a timeout, packets wait in the kernel
+// ring until a block fills or the timeout passes.
 //
-// libpcap copies every packet into the same buffer, so the Frame (one object, reused) and
-// its `data` are valid only during the synchronous onFrame call, as the Frame contract says.
+// Packets arrive in batches, copied by the addon into one buffer of ours, so the Frame (one
+// object, reused) and its `data` are valid only during the synchronous onFrame call, as the
+// Frame contract says.
 
-import { randomInt } from 'node:crypto';
-import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { LinkType, type Frame } from './frame.js';
 
 export interface LiveCaptureOptions {
@@ -26,6 +27,12 @@ export interface LiveCaptureOptions {
   bufferSize?: number;
   /** 0 (default): immediate mode; otherwise libpcap's read timeout in ms. */
   timeoutMs?: number;
+  /**
+   * A network namespace to open the handle in (a path such as /proc/PID/ns/net or
+   * /run/netns/NAME; needs SYS_ADMIN, and SYS_PTRACE for another process's link). The handle
+   * keeps capturing there; the process stays in its own. Default: the process's namespace.
+   */
+  netns?: string;
 }
 
 export interface LiveCaptureStats {
@@ -45,12 +52,8 @@ export interface LiveCapture {
   stats(): LiveCaptureStats;
 }
 
-const LINK_TYPE_BY_NAME: Record<string, number> = {
-  LINKTYPE_NULL: LinkType.NULL,
-  LINKTYPE_ETHERNET: LinkType.ETHERNET,
-  LINKTYPE_RAW: LinkType.RAW,
-  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
-};
+/** libpcap's DLT_ numbers that differ from the LINKTYPE_ registry's (pcap-linktype(7)). */
+const LINK_TYPE_BY_DLT: Record<number, number> = { 12: LinkType.RAW, 14: LinkType.RAW };
 
 /**
  * In immediate mode libpcap uses TPACKET_V2, whose ring has one fixed slot per packet, sized
@@ -62,88 +65,77 @@ const LINK_TYPE_BY_NAME: Record<string, number> = {
 const DEFAULT_SNAPLEN = 65535;
 const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
 
-/**
- * pcap 3.1.0's close() only breaks libpcap's loop: the handle (its socket and kernel ring) is
- * freed when the next packet is dispatched, which on a quiet filter never comes (measured:
- * 20 opened and closed handles left 20 packet sockets open). So a handle on `any` or `lo`
- * also matches one datagram of its own, a random cookie sent to the discard port on
- * loopback, and close() sends it. Other devices free a closed handle on its next packet.
- */
-const WAKE_PORT = 9;
+/** Bytes of the batch buffer a wake-up fills: thousands of small packets, at least 16 of 64 KiB. */
+const BATCH_BYTES = 1024 * 1024;
+const PACKET_HEADER_BYTES = 16;
 
-function wakeable(device: string): boolean {
-  return device === 'any' || device === 'lo';
+interface NativeHandle {
+  readonly linkType: number;
+  close(): void;
+  stats(): { received: number; dropped: number; interfaceDropped: number };
 }
 
-function withWakeClause(filter: string, cookie: number): string {
-  const wake = `(udp and dst host 127.0.0.1 and dst port ${WAKE_PORT} and udp[8:4] = ${cookie})`;
-  return filter.trim() === '' ? '' : `(${filter}) or ${wake}`;
+interface NativeCapture {
+  open(device: string, filter: string, snaplen: number, bufferBytes: number, timeoutMs: number,
+    batch: Buffer, onBatch: (count: number, bytes: number) => void, netns: string): NativeHandle;
+  libpcapVersion: string;
 }
 
-function sendWake(cookie: number): void {
-  const socket = dgram.createSocket('udp4');
-  const payload = Buffer.alloc(4);
-  payload.writeUInt32BE(cookie);
-  socket.on('error', () => socket.close());
-  socket.send(payload, WAKE_PORT, '127.0.0.1', () => socket.close());
+/** Where capture.node is: next to the bundle (dist/, the image's /app), or in dist/ from the sources. */
+function addonPath(): string {
+  const override = process.env.KUBECTL_TAP_CAPTURE_ADDON;
+  if (override) return override;
+  const candidates = [new URL('./capture.node', import.meta.url), new URL('../../dist/capture.node', import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+}
+
+let native: NativeCapture | undefined;
+
+/** The addon, loaded once; throws with the path when it was never built (no libpcap-dev or compiler). */
+export function loadCaptureAddon(): NativeCapture {
+  if (native === undefined) {
+    const path = addonPath();
+    if (!existsSync(path)) throw new Error(`the capture addon is not built (${path}): run \`make build\` with libpcap-dev and a C compiler`);
+    native = createRequire(import.meta.url)(path) as NativeCapture;
+  }
+  return native;
 }
 
 export function openLiveCapture(options: LiveCaptureOptions, onFrame: (frame: Frame) => void): LiveCapture {
-  const loadNative = createRequire(import.meta.url);
-  const pcap = loadNative('pcap') as typeof import('pcap');
-  const cookie = wakeable(options.device) ? randomInt(1, 2 ** 31) : 0;
-  const session = pcap.createSession(options.device, {
-    filter: cookie === 0 ? options.filter : withWakeClause(options.filter, cookie),
-    snap_length: options.snaplen ?? DEFAULT_SNAPLEN,
-    buffer_size: options.bufferSize ?? DEFAULT_BUFFER_BYTES,
-    buffer_timeout: options.timeoutMs ?? 0,
-    promiscuous: false,
-  });
-  // The package only names the link types it knows; anything else fails in its constructor.
-  const linkType = LINK_TYPE_BY_NAME[session.link_type] ?? -1;
-  const frame: Frame = { tsMicros: 0, linkType, data: Buffer.alloc(0), originalLength: 0, fileOffset: -1 };
+  const addon = loadCaptureAddon();
+  const batch = Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, PACKET_HEADER_BYTES + (options.snaplen ?? DEFAULT_SNAPLEN)));
+  const frame: Frame = { tsMicros: 0, linkType: -1, data: Buffer.alloc(0), originalLength: 0, fileOffset: -1 };
   let delivered = 0;
-  session.on('packet', (packet: { buf: Buffer; header: Buffer }) => {
-    if (closed) return; // drained by close() below: this handle's successor delivers them
-    // Header as libpcap's pcap_pkthdr, host byte order: tv_sec, tv_usec, caplen, len (32 bits each).
-    const header = packet.header;
-    const caplen = header.readUInt32LE(8);
-    frame.tsMicros = header.readUInt32LE(0) * 1_000_000 + header.readUInt32LE(4);
-    frame.data = packet.buf.subarray(0, caplen);
-    frame.originalLength = header.readUInt32LE(12);
-    delivered++;
-    onFrame(frame);
-  });
   let closed = false;
+  const onBatch = (count: number, bytes: number): void => {
+    let at = 0;
+    for (let i = 0; i < count && at < bytes && !closed; i++) {
+      // Host byte order as the addon wrote it (little-endian on every platform we build for).
+      const caplen = batch.readUInt32LE(at + 8);
+      frame.tsMicros = batch.readUInt32LE(at) * 1_000_000 + batch.readUInt32LE(at + 4);
+      frame.originalLength = batch.readUInt32LE(at + 12);
+      frame.data = batch.subarray(at + PACKET_HEADER_BYTES, at + PACKET_HEADER_BYTES + caplen);
+      at += (PACKET_HEADER_BYTES + caplen + 3) & ~3;
+      delivered++;
+      onFrame(frame);
+    }
+  };
+  const handle = addon.open(options.device, options.filter, options.snaplen ?? DEFAULT_SNAPLEN,
+    options.bufferSize ?? DEFAULT_BUFFER_BYTES, options.timeoutMs ?? 0, batch, onBatch, options.netns ?? '');
+  const linkType = LINK_TYPE_BY_DLT[handle.linkType] ?? handle.linkType;
+  frame.linkType = linkType;
+  let last = { received: 0, dropped: 0, interfaceDropped: 0 };
   return {
     linkType,
     close() {
       if (closed) return;
+      last = handle.stats();
       closed = true;
-      // pcap 3.1.0 frees a closed handle inside its dispatch, and when that dispatch runs from
-      // its poll handler it deletes the async resource it is running in (a use after free,
-      // seen as glibc's "corrupted double-linked list" once in three runs of the tapper suite).
-      // So poll events no longer dispatch, and the handle is drained from a timer of ours
-      // until libpcap reports the break (-2) and the package frees it outside that scope.
-      const native = (session as unknown as { session: { read_callback: () => void; dispatch(b: Buffer, h: Buffer): number } }).session;
-      const buffers = session as unknown as { buf: Buffer; header: Buffer };
-      native.read_callback = () => {};
-      session.close();
-      if (cookie !== 0) sendWake(cookie);
-      const drain = () => {
-        let result: number;
-        try {
-          result = native.dispatch(buffers.buf, buffers.header);
-        } catch {
-          return; // already freed
-        }
-        if (result !== -2) setTimeout(drain, 10).unref();
-      };
-      setTimeout(drain, 0).unref();
+      handle.close(); // synchronous: the socket and its kernel ring are gone when this returns
     },
     stats() {
-      const s = closed ? { ps_recv: 0, ps_drop: 0, ps_ifdrop: 0 } : session.stats();
-      return { received: s.ps_recv, dropped: s.ps_drop, interfaceDropped: s.ps_ifdrop, delivered };
+      if (!closed) last = handle.stats();
+      return { ...last, delivered };
     },
   };
 }

@@ -41,6 +41,10 @@ export interface StackOptions {
   maxBody: number;
   maxMessages: number;
   redact: boolean;
+  /** Headers the tappers redact besides the default ones (--redact-header). */
+  redactHeaders: string[];
+  /** --proto's types as one JSON descriptor (bundleProtos), shipped in the session Secret; null: none. */
+  protoBundle: string | null;
   /** A pre-installed stack (kubectl tap manifests): no reaper, never removed by a session. */
   preinstalled: boolean;
   /** Seconds without a heartbeat after which the reaper removes the stack; 0: no reaper. */
@@ -107,7 +111,19 @@ export function renderStack(o: StackOptions): KubeObject[] {
   return objects;
 }
 
+/** Where the DaemonSet mounts the session Secret (manifests/tapper-daemonset.yaml), and the key of the protos in it. */
+const SESSION_MOUNT = '/var/run/kubectl-tap';
+const PROTO_BUNDLE_KEY = 'protos.json';
+/** A Secret holds at most 1 MiB; the token and metadata need little of it. */
+const MAX_PROTO_BUNDLE_BYTES = 900 * 1024;
+
 function decorate(obj: KubeObject, o: StackOptions): void {
+  if (obj.kind === 'Secret' && o.protoBundle !== null) {
+    if (Buffer.byteLength(o.protoBundle) > MAX_PROTO_BUNDLE_BYTES) {
+      throw new UsageError(`--proto: the types come to ${Buffer.byteLength(o.protoBundle)} bytes, more than the ${MAX_PROTO_BUNDLE_BYTES} a session Secret carries; give only the .proto files of the services you tap`);
+    }
+    obj.stringData[PROTO_BUNDLE_KEY] = o.protoBundle;
+  }
   const labels = (obj.metadata.labels ??= {});
   if (o.preinstalled) labels[LABELS.preinstalled] = 'true';
   if (o.sessionId) (obj.metadata.annotations ??= {})[LABELS.session] = o.sessionId;
@@ -119,6 +135,8 @@ function decorate(obj: KubeObject, o: StackOptions): void {
     const args: string[] = pod.containers[0].args;
     args.push('--max-body', String(o.maxBody), '--max-messages', String(o.maxMessages));
     if (!o.redact) args.push('--no-redact');
+    for (const header of o.redactHeaders) args.push('--redact-header', header);
+    if (o.protoBundle !== null) args.push('--proto', `${SESSION_MOUNT}/${PROTO_BUNDLE_KEY}`);
     if (Object.keys(o.nodeSelector).length > 0) pod.nodeSelector = { ...o.nodeSelector };
     pod.tolerations = [...pod.tolerations, ...o.tolerations];
   }

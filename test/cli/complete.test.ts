@@ -66,7 +66,7 @@ describe('kubectl tap <TAB> on the simulated cluster', { skip: (!isRoot && 'need
   before(async () => {
     mkdirSync(dir, { recursive: true });
     cluster = await up({ dir, nodes: 1, shop: true });
-  }, { timeout: 120_000 });
+  }, { timeout: 240_000 });
   after(async () => {
     await down({ dir });
   }, { timeout: 60_000 });

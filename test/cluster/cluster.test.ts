@@ -38,7 +38,7 @@ if (skipReason) {
     mkdirSync(dir, { recursive: true });
     cluster = await up({ dir, nodes: 2, shop: true });
     console.error(`cluster up in ${cluster.seconds.toFixed(1)} s`);
-  }, { timeout: 90_000 });
+  }, { timeout: 240_000 });
 
   after(async () => {
     await down({ dir });

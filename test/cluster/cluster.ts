@@ -52,7 +52,8 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: repoRoot });
   closeSync(logFd);
   child.unref();
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  // Generous: a cluster comes up in 5-15 s on an idle machine, but CI machines are shared.
+  const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   for (;;) {
     const state = readState(n.statePath);
     if (state?.ready && state.port) {

@@ -51,7 +51,7 @@ if (skipReason) {
   before(async () => {
     mkdirSync(dir, { recursive: true });
     cluster = await up({ dir, nodes: 2, shop: false });
-  }, { timeout: 120_000 });
+  }, { timeout: 240_000 });
 
   after(async () => {
     await down({ dir });

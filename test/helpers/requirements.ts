@@ -8,6 +8,7 @@
 //   test('agrees with tshark', async (t) => { if (skipUnless(t, tool('tshark'))) return; ... });
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { loadCaptureAddon } from '../../src/capture/live.js';
 
 export interface Need {
   /** Why the test cannot run here, or undefined when the need is met. */
@@ -31,20 +32,6 @@ export function tool(name: string, ...versionArgs: string[]): Need {
   };
 }
 
-/** An optional node module (optionalDependencies) that loads. */
-export function nodeModule(name: string, load: () => unknown): Need {
-  return {
-    check() {
-      try {
-        load();
-        return undefined;
-      } catch (err) {
-        return `needs the optional node module ${name}: ${(err as Error).message.split('\n')[0]}`;
-      }
-    },
-  };
-}
-
 export const strict = process.env.TEST_STRICT === '1';
 
 /** The first unmet need's reason, for `{ skip: unmet(...) }`; undefined when all are met. */
@@ -60,6 +47,18 @@ export function unmet(...needs: Need[]): string | undefined {
  * Inside a test: true when it was skipped (return at once). Under TEST_STRICT the test fails
  * instead, naming what is missing.
  */
+/** The tapper's capture addon (native/capture.c, built by `make build` with libpcap-dev and cc). */
+export const captureAddon: Need = {
+  check() {
+    try {
+      loadCaptureAddon();
+      return undefined;
+    } catch (err) {
+      return `needs the capture addon: ${(err as Error).message.split('\n')[0]}`;
+    }
+  },
+};
+
 export function skipUnless(t: TestContext, ...needs: Need[]): boolean {
   const why = unmet(...needs);
   if (why === undefined) return false;

@@ -38,6 +38,6 @@ export async function sharedCluster(t: TestContext): Promise<SharedCluster | und
 async function bringUpOwn(): Promise<SharedCluster> {
   const dir = join(repoRoot, '.cluster', 'tests', basename(process.argv[1] ?? 'standalone').replace(/\W+/g, '-'));
   ownDir = dir;
-  const r = await up({ dir, nodes: 2, shop: true, timeoutMs: 90_000 });
+  const r = await up({ dir, nodes: 2, shop: true, timeoutMs: 180_000 });
   return { dir, kubeconfig: r.kubeconfig };
 }

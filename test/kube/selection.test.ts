@@ -46,6 +46,7 @@ const base: StackOptions = {
   namespace: 'kubectl-tap', image: 'kubectl-tap/tapper:0.1.0', token: 'tok', memoryBytes: 256 * 1024 * 1024, cpu: '500m',
   nodeSelector: { pool: 'a' }, tolerations: [{ key: 'x', operator: 'Exists' }], imagePullSecrets: ['regcred'], priorityClass: 'high',
   mesh: false, preinstalled: false, orphanSeconds: 600, sessionId: 's1', maxBody: 65536, maxMessages: 100, redact: false,
+  redactHeaders: [], protoBundle: null,
 };
 
 test('the stack: values in place, structures set on the objects, the reaper before the tappers it owns', () => {
@@ -73,6 +74,18 @@ test('the stack: values in place, structures set on the objects, the reaper befo
   assert.equal(reaperStaleSeconds(45), 30);
   // The YAML printed is the objects, exactly.
   assert.match(stackYaml(objects), /^---\napiVersion: v1\nkind: Namespace\n/);
+});
+
+test('--redact-header and --proto reach the tappers: arguments, and the types in the session Secret', () => {
+  const bundle = JSON.stringify({ nested: { shop: { nested: {} } } });
+  const objects = renderStack({ ...base, redactHeaders: ['x-user', 'cookie2'], protoBundle: bundle });
+  const args: string[] = objects.find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].args;
+  assert.deepEqual(args.slice(-6), ['--redact-header', 'x-user', '--redact-header', 'cookie2', '--proto', '/var/run/kubectl-tap/protos.json']);
+  const secret = objects.find((o) => o.kind === 'Secret')!;
+  assert.equal(secret.stringData['protos.json'], bundle);
+  assert.equal(secret.stringData.token, 'tok');
+  assert.ok(!renderStack(base).find((o) => o.kind === 'Secret')!.stringData['protos.json'], 'no protos: no key');
+  assert.throws(() => renderStack({ ...base, protoBundle: 'x'.repeat(1024 * 1024) }), /more than the 921600 a session Secret carries/);
 });
 
 test('the stack refuses what cannot work', () => {

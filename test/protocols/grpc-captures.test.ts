@@ -1,6 +1,9 @@
 // gRPC through the whole engine on captures of real @grpc/grpc-js traffic (testdata/grpc).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleProtos } from '../../src/protocols/grpc/protos.js';
 import { test } from 'node:test';
 import { entriesFromCapture } from '../helpers/engine.js';
 import { assertValidEntries } from '../helpers/schema.js';
@@ -63,6 +66,18 @@ test('--proto decodes by name, resolving imports, chosen by the call path', asyn
   const watch = (entries as AnyRecord[]).find((e) => e.request.method === 'WatchCart');
   assert.deepEqual(watch?.response.messages.map((m: AnyRecord) => m.value.kind), ['added', 'removed', 'added', 'removed', 'added']);
   assert.equal(stats['grpc.protoLoadErrors'] ?? 0, 0);
+});
+
+// A live session bundles its --proto into one JSON descriptor for the tappers (src/kube/manifests.ts).
+test('a bundled JSON descriptor decodes exactly as the .proto files it was made from', async () => {
+  const bundle = join(mkdtempSync(join(tmpdir(), 'tap-protos-')), 'protos.json');
+  writeFileSync(bundle, bundleProtos([protos]));
+  const fromSources = await entriesFromCapture(calls, { protoPaths: [protos] });
+  const fromBundle = await entriesFromCapture(calls, { protoPaths: [bundle] });
+  assert.ok(fromBundle.entries.some((e) => (e as AnyRecord).request.messages?.[0]?.type === 'shop.v1.AddItemRequest'), 'decoded by name');
+  const withoutId = (entries: object[]) => entries.map(({ id: _, ...rest }: AnyRecord) => rest);
+  assert.deepEqual(withoutId(fromBundle.entries), withoutId(fromSources.entries));
+  assert.throws(() => bundleProtos([`${dir}no-such.proto`]), /no such file/);
 });
 
 test('a message that does not fit its schema falls back to the field-number tree and says so', async () => {

@@ -2,8 +2,11 @@
 // process with protobufjs, resolving imports against the importing file's folder, the given
 // folders, and protobufjs's bundled google/protobuf types, and maps each method's call path
 // (/pkg.Service/Method) to its request and response types.
+//
+// A path ending in .json is a protobufjs JSON descriptor (`pbjs -t json`, or bundleProtos()):
+// that is how a live session hands its --proto to the tappers, imports already resolved.
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import protobuf from 'protobufjs';
 import { UsageError } from '../../errors.js';
@@ -34,7 +37,37 @@ export function loadProtos(paths: readonly string[]): ProtoIndex {
   return entry;
 }
 
+/** Every type of the given .proto files and folders as one JSON descriptor, for the tappers. Throws UsageError. */
+export function bundleProtos(paths: readonly string[]): string {
+  return JSON.stringify(loadRoot(paths).toJSON());
+}
+
 function buildIndex(paths: readonly string[]): ProtoIndex {
+  const index = new Map<string, MethodTypes>();
+  collectMethods(loadRoot(paths), index);
+  return index;
+}
+
+function loadRoot(paths: readonly string[]): protobuf.Root {
+  const descriptors = paths.filter((p) => p.endsWith('.json'));
+  const root = loadSources(paths.filter((p) => !p.endsWith('.json')));
+  for (const path of descriptors) {
+    if (!existsSync(path)) throw new UsageError(`--proto ${path}: no such file or folder`);
+    try {
+      root.addJSON((JSON.parse(readFileSync(path, 'utf8')) as protobuf.INamespace).nested ?? {});
+    } catch (err) {
+      throw new UsageError(`--proto ${path}: ${(err as Error).message}`);
+    }
+  }
+  try {
+    root.resolveAll();
+  } catch (err) {
+    throw new UsageError(`--proto: ${(err as Error).message}`);
+  }
+  return root;
+}
+
+function loadSources(paths: readonly string[]): protobuf.Root {
   const files: string[] = [];
   const folders: string[] = [];
   for (const path of paths) {
@@ -57,14 +90,11 @@ function buildIndex(paths: readonly string[]): ProtoIndex {
     return target;
   };
   try {
-    root.loadSync(files, { keepCase: true });
-    root.resolveAll();
+    if (files.length > 0) root.loadSync(files, { keepCase: true });
   } catch (err) {
     throw new UsageError(`--proto: ${(err as Error).message}`);
   }
-  const index = new Map<string, MethodTypes>();
-  collectMethods(root, index);
-  return index;
+  return root;
 }
 
 function protoFilesUnder(folder: string): string[] {
