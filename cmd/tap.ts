@@ -52,7 +52,6 @@ export const tapCommand: CommandModule<object, TapArgs> = {
       if (args['use-installed'] && (args.proto.length > 0 || args['redact-header'].length > 0)) {
         throw new UsageError('--proto and --redact-header are given to the tappers when a session installs them: not with --use-installed');
       }
-      if (args['pcap-out'] !== undefined) throw new UsageError('--pcap-out is not supported for live tapping yet (the tappers have no packet stream); use it with read');
       const { runTap } = await import('../src/kube/session.js');
       const code = await runTap({
         connection: connectionFlags(args),
@@ -67,7 +66,7 @@ export const tapCommand: CommandModule<object, TapArgs> = {
         stack: await stackOptionsFrom(args),
         useInstalled: args['use-installed'],
         dryRun: args['dry-run'],
-        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true),
+        session: sessionSpec(args, args.output === 'summary' && process.stdout.isTTY === true, 'the cluster'),
         shorthands: shorthands(args),
         exitCodeOf,
         showNoise: args['show-noise'],

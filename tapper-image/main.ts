@@ -15,6 +15,7 @@ import { TokenCheck, TokenError } from './auth.js';
 import { FileSource } from './file-source.js';
 import { Hub } from './hub.js';
 import { LiveSource } from './live-source.js';
+import { PacketHub } from './packet-hub.js';
 import { parseOptions, type TapperOptions } from './options.js';
 import { handleRequest } from './routes.js';
 import { statsReport } from './stats-report.js';
@@ -55,19 +56,29 @@ async function main(): Promise<void> {
 
   const targets = new TargetRegistry(options.nodeName);
   let hub: Hub | null = null;
+  let packets: PacketHub | null = null;
   const pipeline = new NodePipeline(
     engineOptions({
       maxBody: options.maxBody, maxMessages: options.maxMessages, redact: options.redact, memoryBudget: memory.engine,
       redactHeaders: new Set([...DEFAULT_REDACTED_HEADERS, ...options.redactHeaders]), protoPaths: options.protoPaths,
     }),
-    (entry, dialed) => hub!.publish(entry, dialed),
+    (entry, dialed) => {
+      hub!.publish(entry, dialed);
+      packets!.reported(entry);
+    },
   );
   hub = new Hub(options.nodeName, targets, pipeline.engine.stats, options.file !== null);
+  packets = new PacketHub(options.nodeName, targets, pipeline.engine.memory, options.file !== null);
+  pipeline.engine.packetObserver = (packet, frame) => packets!.observe(packet, frame);
+  const caughtUp = async () => {
+    await hub!.caughtUp();
+    await packets!.caughtUp();
+  };
 
   let live: LiveSource | null = null;
   let file: FileSource | null = null;
   try {
-    if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, () => hub!.caughtUp(), log);
+    if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, caughtUp, log);
     else live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
   } catch (err) {
     if (err instanceof UsageError) fail(err);
@@ -81,6 +92,7 @@ async function main(): Promise<void> {
         token,
         targets,
         hub: hub!,
+        packets: packets!,
         consumerLimits: { queueBytes: memory.consumerQueue, heartbeatMs: options.heartbeatMs },
         maxConsumers: memory.maxConsumers,
         ready: () => true,
@@ -91,6 +103,7 @@ async function main(): Promise<void> {
             capture: () => (file ? file.stats() : live!.handles.stats()),
             pipeline,
             hub: hub!,
+            packets: packets!,
             targets,
             memory,
           }),
@@ -130,7 +143,7 @@ async function main(): Promise<void> {
     live?.stop();
     await file?.stop();
     pipeline.finish();
-    await Promise.all(hub!.open.map((c) => c.end()));
+    await Promise.all([...hub!.open, ...packets!.open.map((s) => s.consumer)].map((c) => c.end()));
     server.close();
     for (const s of sockets) s.end();
     log(`${signal}: stopped after ${hub!.entries} entries`);

@@ -9,6 +9,7 @@ import { compileFilter } from '../src/sink/filter.js';
 import { TOKEN_HEADER, type TokenCheck } from './auth.js';
 import { Consumer, heartbeatLine, type ConsumerLimits } from './consumer.js';
 import type { Hub } from './hub.js';
+import type { PacketHub } from './packet-hub.js';
 
 /** A PUT /targets body larger than this is refused (50,000 pods fit in well under it). */
 const MAX_TARGETS_BODY = 32 * 1024 * 1024;
@@ -18,6 +19,8 @@ export interface RouteContext {
   token: TokenCheck;
   targets: TargetRegistry;
   hub: Hub;
+  /** GET /packets streams (--pcap-out). */
+  packets: PacketHub;
   consumerLimits: ConsumerLimits;
   /** Streams open at once at most (their queues share one part of the memory budget). */
   maxConsumers: number;
@@ -54,11 +57,13 @@ export function handleRequest(ctx: RouteContext, req: IncomingMessage, res: Serv
     }
     case 'GET /entries':
       return streamEntries(ctx, url, req, res);
+    case 'GET /packets':
+      return streamPackets(ctx, url, req, res);
     case 'GET /stats':
       return sendJson(res, 200, ctx.stats());
     default:
       req.resume();
-      sendJson(res, ['/targets', '/entries', '/stats', '/healthz'].includes(path) ? 405 : 404, { error: `no ${route}` });
+      sendJson(res, ['/targets', '/entries', '/packets', '/stats', '/healthz'].includes(path) ? 405 : 404, { error: `no ${route}` });
   }
 }
 
@@ -98,21 +103,37 @@ function streamEntries(ctx: RouteContext, url: URL, req: IncomingMessage, res: S
     sendJson(res, 400, { error: message });
     return;
   }
-  if (ctx.shuttingDown()) {
-    sendJson(res, 503, { error: 'shutting down' });
-    return;
-  }
-  if (ctx.hub.open.length >= ctx.maxConsumers) {
-    sendJson(res, 503, { error: `${ctx.maxConsumers} streams are open already, the most this tapper's memory budget allows` });
-    return;
-  }
-  req.socket.setNoDelay(true);
-  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
-  // Headers and a first line at once: the stream is open before any entry exists.
-  res.write(heartbeatLine());
+  if (!openStream(ctx, req, res)) return;
   const consumer = new Consumer(session, res, filter, ctx.consumerLimits, (c) => ctx.hub.remove(c));
   ctx.hub.add(consumer);
   ctx.onConsumer();
+}
+
+/**
+ * GET /packets: the packets of the calls this node reports to the session, one a line
+ * (packet-stream.ts). Its queue comes out of the same pool as the /entries streams'.
+ */
+function streamPackets(ctx: RouteContext, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  const session = sessionOf(url, res);
+  if (session === null || !openStream(ctx, req, res)) return;
+  ctx.packets.add(session, res, ctx.consumerLimits);
+}
+
+/** Refused (503) when shutting down or when the queue pool is taken; else the headers and a first line. */
+function openStream(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): boolean {
+  if (ctx.shuttingDown()) {
+    sendJson(res, 503, { error: 'shutting down' });
+    return false;
+  }
+  if (ctx.hub.open.length + ctx.packets.open.length >= ctx.maxConsumers) {
+    sendJson(res, 503, { error: `${ctx.maxConsumers} streams are open already, the most this tapper's memory budget allows` });
+    return false;
+  }
+  req.socket.setNoDelay(true);
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+  // Headers and a first line at once: the stream is open before anything is captured.
+  res.write(heartbeatLine());
+  return true;
 }
 
 function sessionOf(url: URL, res: ServerResponse): string | null {

@@ -5,6 +5,7 @@ import type { TargetRegistry } from '../src/node/targets.js';
 import type { Hub } from './hub.js';
 import type { MemorySplit } from './memory-split.js';
 import { TAPPER_VERSION } from './version.js';
+import type { PacketHub } from './packet-hub.js';
 
 export interface StatsSources {
   nodeName: string;
@@ -12,6 +13,7 @@ export interface StatsSources {
   capture: () => CaptureHandleStats | FileSourceStats;
   pipeline: NodePipeline;
   hub: Hub;
+  packets: PacketHub;
   targets: TargetRegistry;
   memory: MemorySplit;
 }
@@ -30,7 +32,8 @@ export interface FileSourceStats {
 export function statsReport(s: StatsSources): Record<string, unknown> {
   const capture = s.capture();
   const consumers = s.hub.open.map((c) => c.toJSON());
-  const queuedBytes = s.hub.open.reduce((sum, c) => sum + c.queuedBytes, 0);
+  const packetStreams = s.packets.open.map((p) => p.toJSON());
+  const queuedBytes = [...s.hub.open, ...s.packets.open.map((p) => p.consumer)].reduce((sum, c) => sum + c.queuedBytes, 0);
   const memory = process.memoryUsage();
   // The engine's part of the daemon's budget is memory.engine; of it, the engine's own budget
   // lets buffers, connections and pending calls hold heldLimit, the rest being Node's runtime
@@ -61,6 +64,7 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
       },
     },
     consumers,
+    packetStreams,
     sessions: s.hub.sessionTotals(),
   };
 }

@@ -16,6 +16,7 @@ import { KubeClient } from './client.js';
 import { ClusterView } from './cluster-view.js';
 import { ApiError, StackError } from './errors.js';
 import { FanIn } from './fanin.js';
+import { PacketFanIn } from './packet-fanin.js';
 import { Heartbeat, STALE_AFTER_MS } from './heartbeat.js';
 import { loadConnection, type ConnectionFlags } from './kubeconfig.js';
 import { LABELS } from './labels.js';
@@ -176,6 +177,15 @@ export async function runTap(req: TapRequest): Promise<number> {
       verify: (tapper) => versions.check(tapper),
     });
     runtime.fanIn = fanIn;
+    // --pcap-out: the tappers' packet streams, opened before the entries' (below) so that
+    // the packets of the targets' first calls are there.
+    const pcapOut = sink.pcapOut;
+    const packetFanIn = pcapOut && new PacketFanIn(client, {
+      namespace: tapNs, token: sessionToken, session,
+      onPacket: (node, packet) => pcapOut.observeStreamed(node, packet),
+      onFatal: (err) => stop.fail(err),
+    });
+    runtime.packetFanIn = packetFanIn ?? undefined;
     process.stdout.on('error', () => stop.request('stdout closed'));
     sink.onStop(() => stop.request('session'));
     sink.start();
@@ -201,7 +211,11 @@ export async function runTap(req: TapRequest): Promise<number> {
       void fanIn.sendTargets(body);
     };
     view.onChange(() => refreshTargets(false));
-    watch.onChange(() => fanIn.setTappers(watch.ready()));
+    watch.onChange(() => {
+      packetFanIn?.setTappers(watch.ready());
+      fanIn.setTappers(watch.ready());
+    });
+    packetFanIn?.setTappers(watch.ready());
     fanIn.setTappers(watch.ready());
     refreshTargets(true);
     const renewal = setInterval(() => refreshTargets(true), (TARGETS_TTL_SECONDS * 1000) / 3);
@@ -227,6 +241,7 @@ interface Runtime {
   watch?: TapperWatch;
   view?: ClusterView;
   fanIn?: FanIn;
+  packetFanIn?: PacketFanIn;
   timers: NodeJS.Timeout[];
   sink: TapSession;
   exitCodeOf: (outcome: SessionOutcome) => number;
@@ -247,6 +262,7 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
   if (stop.error) progress.warn(errorLine(stop.error));
   for (const t of rt.timers) clearInterval(t);
   await rt.fanIn?.stop(rt.useInstalled);
+  await rt.packetFanIn?.stop();
   rt.view?.stop();
   rt.watch?.stop();
   await rt.heartbeat?.stop();
@@ -276,7 +292,7 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
     if (stop.signalled) rt.sink.stop('signal');
     // The sink's summary (entries per protocol, status, edges, losses; --summary-json), then
     // what only the fan-in knows: nodes, the tappers' drops and the gaps with their lengths.
-    const { outcome, report } = await rt.sink.close({ frames: null, stats: rt.fanIn?.stats() ?? {} }, rt.exitCodeOf, stop.error);
+    const { outcome, report } = await rt.sink.close({ frames: null, stats: { ...rt.fanIn?.stats(), ...rt.packetFanIn?.stats() } }, rt.exitCodeOf, stop.error);
     if (rt.fanIn) progress.notice(fanInLine(rt.fanIn));
     // Under --quiet the summary is not printed: the loss that decided still gets its line.
     if (outcome.verdict === 'lostData' && rt.quiet) progress.warn(`--strict: the session lost data: ${Object.entries(report.losses).map(([k, v]) => `${k}=${v}`).join(' ')}${rt.fanIn ? ` (${fanInLine(rt.fanIn)})` : ''}`);

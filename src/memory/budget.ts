@@ -92,7 +92,7 @@ const COLLECT_AFTER_SHED_SHARE = 1 / 8;
  * collection. V8 schedules collections of its own heap well enough, and a full GC after
  * every eighth of evicted connections cost more than the eviction (1,000,000 SYNs).
  */
-const BUFFER_KINDS: ReadonlySet<MemoryKind> = new Set<MemoryKind>(['tcp.reorder', 'ip.fragments', 'app.bodies', 'app.buffers']);
+const BUFFER_KINDS: ReadonlySet<MemoryKind> = new Set<MemoryKind>(['tcp.reorder', 'ip.fragments', 'app.bodies', 'app.buffers', 'packets.held']);
 
 /** What is charged. Kinds are the unit of the cross-kind policy and of the counters. */
 export type MemoryKind =
@@ -115,7 +115,9 @@ export type MemoryKind =
   /** Decoded header lists and header blocks being collected (HPACK, CONTINUATION). */
   | 'app.headers'
   /** Bytes a parser holds while waiting for a complete frame or message. */
-  | 'app.buffers';
+  | 'app.buffers'
+  /** The tapper's GET /packets: packets held until a call of their connection is reported. */
+  | 'packets.held';
 
 export type ShedOrder = 'largest' | 'oldest';
 
@@ -131,6 +133,7 @@ export const SHED_ORDER: Readonly<Record<MemoryKind, ShedOrder>> = {
   'app.bodies': 'largest',
   'app.headers': 'largest',
   'app.buffers': 'largest',
+  'packets.held': 'oldest',
 };
 
 const KINDS = Object.keys(SHED_ORDER) as MemoryKind[];

@@ -1,15 +1,20 @@
 // --pcap-out FILE: the packets of the reported calls, as pcapng for Wireshark and tshark.
 // A packet is kept when its connection (or UDP flow) carried a call that was reported
-// (after --filter), from the connection's first packet to its last: tshark needs a
-// connection from its start to decode HTTP/2's header tables, AMQP or TLS. Packets are
-// held, bounded, until their connection's first call is reported or the connection is given
-// up; each packet is written once (a packet captured on two interfaces, on `any` and `lo`,
-// is one packet). Raw packets carry what entries redact: the session says so on stderr.
+// (after --filter), from the connection's first packet to its last (src/sink/flow-hold.ts
+// holds them until then); each packet is written once (a packet captured on two interfaces,
+// on `any` and `lo`, is one packet). Raw packets carry what entries redact: the session says
+// so on stderr.
+//
+// Two sources: `kubectl tap read` hands it every decoded packet of the file (observe); a live
+// session hands it the packets the tappers streamed (observeStreamed), each node's on an
+// interface of its own, and an entry keeps the packets of its flow from the node that
+// reported it (a call between nodes is seen by both; only its owner's copy is written).
 
 import type { Frame } from '../capture/frame.js';
 import type { Packet } from '../decode/packet.js';
 import { TcpFlag } from '../decode/packet.js';
 import type { Entry } from '../entry.js';
+import { entryFlowKey, flowKey, FlowHold, type HeldFlow } from './flow-hold.js';
 import { PcapngWriter } from './pcapng-writer.js';
 
 /** Packets waiting for their connection's first reported call, in bytes. */
@@ -22,27 +27,20 @@ const MAX_FLOWS = 100_000;
 const DUPLICATE_WINDOW_MICROS = 50;
 const RECENT_SIGNATURES = 16;
 
-interface Held {
+/** A packet as a tapper streams it (GET /packets, docs/tapper-api.md). */
+export interface StreamedPacket {
+  /** The flow key (flow-hold.ts's flowKey) the tapper decoded. */
+  flow: string;
+  closing: boolean;
   tsMicros: number;
   linkType: number;
   data: Buffer;
   originalLength: number;
 }
 
-interface Flow {
-  kept: boolean;
-  closed: boolean;
-  held: Held[];
-  heldBytes: number;
-  /** Some of its packets were let go before a call of it was reported. */
-  partial: boolean;
-  recent: Array<{ signature: string; tsMicros: number }>;
-}
-
 export class PcapOut {
   private readonly writer: PcapngWriter;
-  private readonly flows = new Map<string, Flow>();
-  private heldBytes = 0;
+  private readonly hold: FlowHold;
   readonly counts = { packets: 0, duplicates: 0, flowsKept: 0, packetsDropped: 0, flowsIncomplete: 0, callsWithoutPackets: 0 };
 
   constructor(
@@ -50,53 +48,44 @@ export class PcapOut {
     private readonly source: string,
   ) {
     this.writer = new PcapngWriter(path, `kubectl-tap: packets of the reported calls from ${source}`);
+    this.hold = new FlowHold({ maxHeldBytes: PENDING_BUDGET_BYTES, maxFlows: MAX_FLOWS }, (flow, ts, linkType, data, length) => this.write(flow, ts, linkType, data, length));
   }
 
-  /** Every decoded packet, in capture order (the engine's packet hook). */
+  /** Every decoded packet of a file, in capture order (the engine's packet hook). */
   observe(packet: Packet, frame: Frame): void {
     const key = flowKey(packet.transport, packet.srcIp, packet.srcPort, packet.dstIp, packet.dstPort);
-    let flow = this.flows.get(key);
-    if (flow) this.flows.delete(key); // re-inserted last: the map is kept in least-recent order
-    else flow = { kept: false, closed: false, held: [], heldBytes: 0, partial: false, recent: [] };
-    this.flows.set(key, flow);
-    if (packet.transport === 'tcp' && (packet.flags & (TcpFlag.FIN | TcpFlag.RST)) !== 0) flow.closed = true;
+    const flow = this.hold.touch(key, this.source);
     if (this.isDuplicate(flow, packet)) return void (this.counts.duplicates += 1);
-    if (flow.kept) this.write(frame.tsMicros, frame.linkType, frame.data, frame.originalLength);
-    else {
-      const data = Buffer.from(frame.data); // the frame's bytes are reused for the next frame
-      flow.held.push({ tsMicros: frame.tsMicros, linkType: frame.linkType, data, originalLength: frame.originalLength });
-      flow.heldBytes += data.length;
-      this.heldBytes += data.length;
-    }
-    if (this.heldBytes > PENDING_BUDGET_BYTES || this.flows.size > MAX_FLOWS) this.evict();
+    const closing = packet.transport === 'tcp' && (packet.flags & (TcpFlag.FIN | TcpFlag.RST)) !== 0;
+    this.hold.packet(flow, closing, frame.tsMicros, frame.linkType, frame.data, frame.originalLength);
   }
 
-  /** A reported entry: its connection's packets are kept. */
+  /** A packet a node's tapper streamed (already one copy per packet on that node). */
+  observeStreamed(node: string, p: StreamedPacket): void {
+    const flow = this.hold.touch(`${node}\u0000${p.flow}`, node);
+    this.hold.packet(flow, p.closing, p.tsMicros, p.linkType, p.data, p.originalLength);
+  }
+
+  /** A reported entry: its connection's packets are kept (live: those of the node that reported it). */
   add(entry: Entry): void {
-    const transport = entry.protocol === 'dns' && entry.request.transport === 'udp' ? 'udp' : 'tcp';
-    const flow = this.flows.get(flowKey(transport, entry.src.ip, entry.src.port, entry.dst.ip, entry.dst.port));
-    if (!flow) return void (this.counts.callsWithoutPackets += 1);
-    if (flow.kept) return;
-    flow.kept = true;
-    this.counts.flowsKept += 1;
-    if (flow.partial) this.counts.flowsIncomplete += 1;
-    for (const h of flow.held) this.write(h.tsMicros, h.linkType, h.data, h.originalLength);
-    this.heldBytes -= flow.heldBytes;
-    flow.held = [];
-    flow.heldBytes = 0;
+    const key = entryFlowKey(entry);
+    if (entry.node === undefined) this.hold.keep(key, this.source);
+    else this.hold.keep(`${entry.node}\u0000${key}`, entry.node);
   }
 
   close(): void {
+    Object.assign(this.counts, this.hold.counts, { callsWithoutPackets: this.hold.callsWithoutPackets() });
+    this.hold.close();
     this.writer.close();
   }
 
-  private write(tsMicros: number, linkType: number, data: Buffer, originalLength: number): void {
-    this.writer.writePacket(this.writer.interfaceFor(this.source, linkType), tsMicros, data, originalLength);
+  private write(flow: HeldFlow, tsMicros: number, linkType: number, data: Buffer, originalLength: number): void {
+    this.writer.writePacket(this.writer.interfaceFor(flow.source, linkType), tsMicros, data, originalLength);
     this.counts.packets += 1;
   }
 
   /** Same direction, sequence numbers, flags and first payload bytes, within DUPLICATE_WINDOW_MICROS. */
-  private isDuplicate(flow: Flow, p: Packet): boolean {
+  private isDuplicate(flow: HeldFlow, p: Packet): boolean {
     const signature = `${p.srcIp}|${p.srcPort}|${p.seq}|${p.ack}|${p.flags}|${p.payload.length}|${p.payload.subarray(0, 16).toString('hex')}`;
     const seen = flow.recent.some((r) => r.signature === signature && p.tsMicros - r.tsMicros <= DUPLICATE_WINDOW_MICROS);
     if (!seen) {
@@ -105,32 +94,4 @@ export class PcapOut {
     }
     return seen;
   }
-
-  /** Over budget: let go of closed connections nobody reported first, then the least recent. */
-  private evict(): void {
-    const drop = (key: string, flow: Flow) => {
-      this.counts.packetsDropped += flow.held.length;
-      this.heldBytes -= flow.heldBytes;
-      flow.held = [];
-      flow.heldBytes = 0;
-      flow.partial = true;
-      if (flow.closed || this.flows.size > MAX_FLOWS) this.flows.delete(key);
-    };
-    for (const [key, flow] of this.flows) {
-      if (this.heldBytes <= PENDING_BUDGET_BYTES * 0.75 && this.flows.size <= MAX_FLOWS) return;
-      if (!flow.kept && flow.closed) drop(key, flow);
-    }
-    for (const [key, flow] of this.flows) {
-      if (this.heldBytes <= PENDING_BUDGET_BYTES * 0.75 && this.flows.size <= MAX_FLOWS) return;
-      if (flow.kept) {
-        if (this.flows.size > MAX_FLOWS) this.flows.delete(key);
-      } else drop(key, flow);
-    }
-  }
-}
-
-function flowKey(transport: string, aIp: string, aPort: number, bIp: string, bPort: number): string {
-  const a = `${aIp}|${aPort}`;
-  const b = `${bIp}|${bPort}`;
-  return a < b ? `${transport}|${a}|${b}` : `${transport}|${b}|${a}`;
 }

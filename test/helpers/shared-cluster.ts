@@ -28,9 +28,9 @@ after(async () => {
 
 export async function sharedCluster(t: TestContext): Promise<SharedCluster | undefined> {
   if (skipUnless(t, root, tool('kubectl', 'version', '--client'))) return undefined;
-  if (process.env.TAP_TEST_CLUSTER_ERROR) throw new Error(`the shared simulated cluster did not come up: ${process.env.TAP_TEST_CLUSTER_ERROR}`);
-  const dir = process.env.TAP_TEST_CLUSTER_DIR;
-  if (dir) return { dir, kubeconfig: process.env.TAP_TEST_KUBECONFIG ?? join(dir, 'kubeconfig') };
+  if (process.env.KUBECTL_TAP_TEST_CLUSTER_ERROR) throw new Error(`the shared simulated cluster did not come up: ${process.env.KUBECTL_TAP_TEST_CLUSTER_ERROR}`);
+  const dir = process.env.KUBECTL_TAP_TEST_CLUSTER_DIR;
+  if (dir) return { dir, kubeconfig: process.env.KUBECTL_TAP_TEST_KUBECONFIG ?? join(dir, 'kubeconfig') };
   own ??= bringUpOwn();
   return own;
 }

@@ -35,8 +35,17 @@ export class TapperClient {
   /** Opens GET /entries; the stream collects lines until closed. */
   stream(session: string, filter?: string): Promise<EntryStream> {
     const query = `session=${encodeURIComponent(session)}${filter === undefined ? '' : `&filter=${encodeURIComponent(filter)}`}`;
+    return this.open(`/entries?${query}`);
+  }
+
+  /** Opens GET /packets: its `entries` are the packet lines. */
+  packets(session: string): Promise<EntryStream> {
+    return this.open(`/packets?session=${encodeURIComponent(session)}`);
+  }
+
+  private open(path: string): Promise<EntryStream> {
     return new Promise((resolve, reject) => {
-      const req = this.raw('GET', `/entries?${query}`, this.token, (res) => resolve(new EntryStream(res)));
+      const req = this.raw('GET', path, this.token, (res) => resolve(new EntryStream(res)));
       req.on('error', reject);
       req.end();
     });
@@ -69,9 +78,14 @@ export class EntryStream {
   constructor(readonly res: IncomingMessage) {
     res.setEncoding('utf8');
     res.on('data', (d: string) => {
-      const parts = (this.partial + d).split('\n');
-      this.partial = parts.pop()!;
-      for (const p of parts) if (p !== '') this.lines.push(JSON.parse(p));
+      // Lines may be long (a packet as base64) and come in many chunks: never re-split what is partial.
+      let start = 0;
+      for (let nl = d.indexOf('\n'); nl >= 0; start = nl + 1, nl = d.indexOf('\n', start)) {
+        const line = this.partial + d.slice(start, nl);
+        this.partial = '';
+        if (line !== '') this.lines.push(JSON.parse(line));
+      }
+      this.partial += d.slice(start);
       this.wake();
     });
     res.on('end', () => {

@@ -7,17 +7,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { repoRoot } from '../helpers/cli.js';
+import { cliPath, repoRoot } from '../helpers/cli.js';
+import { entryFlowKey } from '../../src/sink/flow-hold.js';
+import { PcapngWriter } from '../../src/sink/pcapng-writer.js';
 import { assertValidEntries } from '../helpers/schema.js';
 import { TapperClient, waitFor, type EntryStream } from './tapper-client.js';
 import { addClusterIp, buildTopology, waitForLine, type Topology } from './topology.js';
 import { launchTapper } from '../image/tapper-launch.js';
 
 const isRoot = process.getuid?.() === 0;
-const missing = ['ip', 'iptables', 'redis-server', 'dnsmasq', 'openssl'].filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
+const missing = ['ip', 'iptables', 'redis-server', 'dnsmasq', 'openssl', 'tshark'].filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
 const skip = !isRoot ? 'needs root: network namespaces, veths, iptables and packet sockets' : missing.length > 0 ? `missing ${missing.join(', ')}` : false;
 if (skip) process.stderr.write(`SKIPPING test/tapper/tapper.test.ts: ${skip}\n`);
 
@@ -107,7 +110,7 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
   test('nothing but /healthz without the token, and not with a wrong one', async () => {
     assert.equal((await api.request('GET', '/healthz', { token: null })).status, 200);
     for (const tokenValue of [null, 'wrong-token-of-some-length', `${token}x`, token.slice(0, -1)]) {
-      for (const [method, path] of [['GET', '/entries?session=x'], ['GET', '/stats'], ['PUT', '/targets?session=x'], ['GET', '/nothing']] as const) {
+      for (const [method, path] of [['GET', '/entries?session=x'], ['GET', '/packets?session=x'], ['GET', '/stats'], ['PUT', '/targets?session=x'], ['GET', '/nothing']] as const) {
         const r = await api.request(method, path, { token: tokenValue, body: method === 'PUT' ? { pods: [] } : undefined });
         assert.equal(r.status, 401, `${method} ${path} with token ${tokenValue}`);
         assert.deepEqual(Object.keys(JSON.parse(r.body)), ['error']);
@@ -286,6 +289,81 @@ describe('tapper daemon on a node namespace', { skip, concurrency: false }, () =
     const arrived = stalled.entries.map((e) => e.request.path);
     assert.equal(new Set(arrived).size, arrived.length, 'none twice');
     assert.ok(arrived.every((p) => paths.includes(p)), 'none other');
+    stalled.close();
+  });
+
+  test('GET /packets: the packets of the reported calls, whole: kubectl tap read and tshark find each call once in them', async () => {
+    const reading = await api.packets('s1');
+    assert.equal(reading.status, 200);
+    const before = main.entries.length;
+    const paths = range(60).map((i) => `/pkt/${i}`);
+    const http = await client.ask({ op: 'http', target: `${pod('b').ip}:8080`, paths, bodySize: 48 * 1024 });
+    assert.equal(http.ok, paths.length);
+    await main.until((s) => s.entries.length >= before + paths.length, 60_000);
+    await settle();
+    const reported = main.entries.slice(before);
+    assertOncePerKey(reported, (e) => e.request.path, paths);
+    const stream = (await api.stats()).packetStreams.find((p: any) => p.session === 's1');
+    assert.equal(stream.dropped, 0);
+    assert.ok(stream.flowsKept > 0, JSON.stringify(stream));
+    await reading.until((s) => s.entries.length >= stream.emitted);
+    reading.close();
+
+    // Only packets of the flows of reported calls, and all of them: written as pcapng, `kubectl
+    // tap read` finds in them each call once (so each connection is there from its SYN), and tshark reads them.
+    const flows = new Set(reported.map(entryFlowKey));
+    const packets = reading.entries;
+    assert.ok(packets.every((p) => flows.has(p.flow)), 'no packet of a flow the session was not reported');
+    assert.deepEqual(new Set(packets.map((p) => p.flow)), flows, 'packets of every reported flow');
+    const work = mkdtempSync(join(tmpdir(), 'tap-packets-'));
+    try {
+      const file = join(work, 'node.pcapng');
+      const writer = new PcapngWriter(file, 'test');
+      for (const p of packets) writer.writePacket(writer.interfaceFor(NODE, p.linkType), p.ts, Buffer.from(p.data, 'base64'), p.length);
+      writer.close();
+      const read = spawnSync(cliPath, ['read', file, '-q'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      assert.equal(read.status, 0, read.stderr);
+      const fromFile = read.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assertOncePerKey(fromFile, (e) => e.request.path, paths);
+      const shark = spawnSync('tshark', ['-r', file, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      assert.equal(shark.status, 0, shark.stderr);
+      assert.deepEqual(shark.stdout.trim().split('\n').map((uri) => uri.replace(/\?.*/, '')).sort(), [...paths].sort(), 'tshark finds the same requests');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test('GET /packets that stops reading: bounded, its drops counted and marked, charged to the budget', async () => {
+    const stalled = await api.packets('s1');
+    assert.equal(stalled.status, 200);
+    stalled.res.pause();
+    const before = main.entries.length;
+    // ~29 MB of packets (39 MB as base64 lines), more than the stalled stream's queue and socket buffers hold.
+    const paths = range(600).map((i) => `/stall/${i}`);
+    const http = await client.ask({ op: 'http', target: `${pod('b').ip}:8080`, paths, bodySize: 48 * 1024, delayMs: 4 });
+    assert.equal(http.ok, paths.length);
+    await main.until((s) => s.entries.length >= before + paths.length, 60_000);
+    await settle();
+    assertOncePerKey(main.entries.slice(before), (e) => e.request.path, paths);
+    const stats = await api.stats();
+    const slow = stats.packetStreams.find((p: any) => p.session === 's1');
+    assert.ok(slow.dropped > 0, `the stalled packet stream dropped packets: ${JSON.stringify(slow)}`);
+    assert.ok(slow.maxQueuedBytes <= slow.queueLimitBytes, 'its queue never passed its bound');
+    assert.ok(stats.memory.budget.engine.byKind['packets.held'] <= stats.memory.budget.engine.heldLimit, 'held packets are charged to the engine budget');
+
+    // Reading again: what was queued arrives, then the markers. Every packet offered to it was
+    // either written (emitted) or counted as dropped, and the markers say how many.
+    stalled.res.resume();
+    const droppedOn = (s: EntryStream) => s.markers('dropped').reduce((sum, m) => sum + m.count, 0);
+    let final: any;
+    await waitFor(async () => {
+      final = (await api.stats()).packetStreams.find((p: any) => p.session === 's1');
+      return final.queued === 0 && stalled.entries.length === final.emitted && droppedOn(stalled) === final.dropped;
+    }, 60_000).catch(() => assert.fail(`the stream does not add up: arrived ${stalled.entries.length}, marked ${droppedOn(stalled)}, ${JSON.stringify(final)}`));
+    assert.ok(stalled.markers('dropped').length > 0, 'the drops are marked on the stream');
+    assert.equal(stalled.markers('dropped').at(-1).total, final.dropped);
+    const flows = new Set(main.entries.slice(before).map(entryFlowKey));
+    assert.ok(stalled.entries.every((p) => flows.has(p.flow)), 'only packets of the reported calls');
     stalled.close();
   });
 
