@@ -1,7 +1,7 @@
 // One --memory-budget bounds the whole daemon: the kernel rings of the capture handles (two
 // during a change of targets), the consumers' queues, and the engine's own budget
-// (src/memory/budget.ts), which gets what is left. At the default 256 MiB: rings 2 x 32 MiB,
-// queues 32 MiB, engine 160 MiB.
+// (src/memory/budget.ts), which gets what is left. At the default 256 MiB: rings 2 x 16 MiB,
+// queues 32 MiB, engine 192 MiB.
 import { MIN_MEMORY_BUDGET } from '../src/memory/budget.js';
 import { UsageError } from '../src/errors.js';
 
@@ -21,9 +21,11 @@ export interface MemorySplit {
 }
 
 export function splitMemoryBudget(total: number, consumerQueue: number, live: boolean): MemorySplit {
-  // A ring slot holds one packet of up to 64 KiB rounded to 128 KiB (src/capture/live.ts):
-  // 32 MiB are 256 packets of slack while the event loop is busy.
-  const kernelRing = live ? Math.min(32 * 1024 * 1024, Math.floor(total / 8)) : 0;
+  // In block mode (--capture-wait, the default) the ring holds packets at their size: 16 MiB
+  // are about half a second of 5,000 small calls/s or of 1,000 calls/s with 15 KB bodies
+  // (bench/live.ts), slack enough while the event loop is busy, and every page of it is
+  // resident once the ring has wrapped. Immediate mode's one-packet slots fit 128 in it.
+  const kernelRing = live ? Math.min(16 * 1024 * 1024, Math.floor(total / 8)) : 0;
   const queuePool = Math.floor(total / 8);
   const queue = Math.min(consumerQueue, queuePool);
   const engine = total - 2 * kernelRing - queuePool;
