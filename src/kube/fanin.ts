@@ -12,6 +12,7 @@ import { TAPPER_PORT } from './labels.js';
 import type { ReadyTapper } from './tapper-watch.js';
 import { TapperVersionError } from './tapper-version.js';
 import type { TargetsBody } from './targets.js';
+import { parseStreamLine } from './stream-line.js';
 
 const SILENCE_LIMIT_MS = 45_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -179,17 +180,8 @@ export class FanIn {
   }
 
   private line(line: string): void {
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(line);
-    } catch {
-      this.figures.malformedLines += 1;
-      return;
-    }
-    if (typeof obj.marker === 'string') {
-      if (obj.marker === 'dropped' && typeof obj.count === 'number') this.figures.dropped += obj.count;
-      return;
-    }
+    const obj = parseStreamLine(line, this.figures);
+    if (obj === null) return;
     this.figures.entries += 1;
     this.opts.onEntry(obj);
   }

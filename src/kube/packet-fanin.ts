@@ -11,6 +11,7 @@ import { ApiError } from './errors.js';
 import { readLines } from './informer.js';
 import { TAPPER_PORT } from './labels.js';
 import type { ReadyTapper } from './tapper-watch.js';
+import { parseStreamLine } from './stream-line.js';
 
 const SILENCE_LIMIT_MS = 45_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -106,17 +107,8 @@ export class PacketFanIn {
   }
 
   private line(node: string, line: string): void {
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(line);
-    } catch {
-      this.figures.malformedLines += 1;
-      return;
-    }
-    if (typeof obj.marker === 'string') {
-      if (obj.marker === 'dropped' && typeof obj.count === 'number') this.figures.dropped += obj.count;
-      return;
-    }
+    const obj = parseStreamLine(line, this.figures);
+    if (obj === null) return;
     const { flow, ts, linkType, length, data, closing } = obj;
     if (typeof flow !== 'string' || typeof ts !== 'number' || typeof linkType !== 'number' || typeof length !== 'number' || typeof data !== 'string') {
       this.figures.malformedLines += 1;
