@@ -53,12 +53,13 @@ const apply = async (objects: unknown[]) => {
 };
 const node = (script: string) => ['taskset', '-c', String(LOAD_CORE), process.execPath, join(repoRoot, 'bench', script)];
 
-/** CPU seconds and peak RSS of a process (host PID), from /proc. */
-function proc(pid: number): { cpuSeconds: number; peakRssMb: number } {
+/** CPU seconds, peak RSS and today's RSS by kind (MB) of a process (host PID), from /proc. */
+function proc(pid: number): { cpuSeconds: number; peakRssMb: number; anonMb: number; fileMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100, peakRssMb: mb('VmHWM'), anonMb: mb('RssAnon'), fileMb: mb('RssFile') };
 }
 
 function podPids(uid: string): number[] {
@@ -154,6 +155,11 @@ try {
         String(rate).padStart(6), String(load.sent).padStart(8), String(load.ok).padStart(10), String(entries).padStart(9), seen.toFixed(2).padStart(9),
         String(drops).padStart(13), `${streamed}/${streamDropped}`.padStart(19), tapperCpu.toFixed(1).padStart(13), after.tapper.peakRssMb.toFixed(0).padStart(19), loadCpu.toFixed(1).padStart(14), serverCpu.toFixed(1).padStart(13),
       ].join(' '));
+      // where the RSS is: file-backed pages are the node binary's code and data (shared page
+      // cache), anonymous ones the heap and buffers; the kernel ring is counted apart (a
+      // socket mapping, in neither)
+      const m = after.stats.memory;
+      console.log(`        RSS now: ${after.tapper.anonMb.toFixed(0)} MB anonymous (heap ${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} MB used/total, external ${(m.external / 1e6).toFixed(0)} MB), ${after.tapper.fileMb.toFixed(0)} MB file-backed, ring ${(m.kernelBuffers / 1048576).toFixed(0)} MiB`);
       const kept = load.ok === load.sent && load.failed === 0 && entries >= 0.999 * load.sent && load.sent >= 0.99 * rate * SECONDS;
       if (kept) {
         best = rate;

@@ -53,6 +53,9 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
     memory: {
       rss: memory.rss,
       heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      external: memory.external,
+      arrayBuffers: memory.arrayBuffers,
       kernelBuffers: capture.kernelBufferBytes,
       consumerQueues: queuedBytes,
       budget: {
