@@ -119,11 +119,20 @@ export class FanIn {
     const tapper = s.tapper;
     try {
       await this.opts.verify?.(tapper);
-      await this.putTargets(s);
       const res = await this.client.stream(this.proxyPath(tapper.pod, '/entries'), {
         query: { session: this.opts.session, filter: this.opts.filter },
         headers: { 'X-Tap-Token': this.opts.token, Accept: 'application/x-ndjson' },
       });
+      // The targets go once the stream is open: a tapper captures a target's traffic only
+      // after it has them, and then this stream is already there for the first entries. In
+      // the other order whatever came between the two was lost (a TLS handshake, a first
+      // call). The response waits, paused, while the PUT is under way.
+      try {
+        await this.putTargets(s);
+      } catch (err) {
+        res.destroy();
+        throw err;
+      }
       if (this.stopped || s.tapper !== tapper) {
         res.destroy();
         return;
