@@ -3,7 +3,7 @@
 // permission errors of the limited users, a session end to end (both nodes, names, every
 // loadgenerator request once, cross-node calls once, filters at the nodes), | head, Ctrl-C
 // leaving nothing, SIGKILL then clean, SIGKILL then self-removal, a tapper deleted mid-run,
-// an unpullable image, a tapper OOM-killed mid-session, and a pre-installed stack that
+// an unpullable image, a tapper OOM-killed or crash-looping mid-session, and a pre-installed stack that
 // survives sessions. One cluster for the file, torn down even when a test fails.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -469,28 +469,60 @@ if (skipReason) {
     assert.deepEqual(await ourObjects(kc()), []);
   });
 
-  test('a tapper OOM-killed while the session streams: one clear line, the stack removed, exit 1', { skip: imageTestsSkip() || undefined, timeout: 180_000 }, async () => {
+  /** Runs `kubectl tap -n shop` until both nodes stream, does `harm` to one tapper pod, and returns the session's exit, stderr and victim. */
+  async function harmOneTapper(harm: (victim: any) => Promise<void>): Promise<{ ended: unknown; stderr: string; victim: any }> {
     const tap = startTap(kc(), ['-n', 'shop']);
     let victim: any;
     try {
       await waitForLines(tap, 'entries from both nodes', (lines) => new Set(lines.map((l) => JSON.parse(l).node)).size === 2, 90_000);
-      const pods = await kubectlJson(kc(), ['get', 'pods', '-n', 'kubectl-tap', '-l', 'app.kubernetes.io/component=tapper']);
-      victim = pods.items[0];
-      // The kernel's OOM killer ends a process with SIGKILL. podman 4.3 does not see the OOM
-      // event on this machine's hybrid cgroups, so the simulated kubelet counts a SIGKILL it
-      // did not send, under a memory limit, as the OOM kill (container-runtime.ts): this is
-      // that kill, and what the CLI meets is a pod status as a real kubelet reports it.
-      const container = String(victim.status.containerStatuses[0].containerID).replace('podman://', '');
-      const pid = Number(podman(['inspect', '--format', '{{.State.Pid}}', container]).stdout.trim());
-      assert.ok(pid > 0, `the tapper container ${container} has a process`);
-      process.kill(pid, 'SIGKILL');
+      victim = (await kubectlJson(kc(), ['get', 'pods', '-n', 'kubectl-tap', '-l', 'app.kubernetes.io/component=tapper'])).items[0];
+      await harm(victim);
       const ended = await Promise.race([tap.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 90_000).unref())]);
-      assert.equal(ended, 1, tap.stderr());
+      return { ended, stderr: tap.stderr(), victim };
     } finally {
       if (tap.child.exitCode === null) await stopTap(tap);
     }
-    assert.match(tap.stderr(), new RegExp(`kubectl tap: tapper ${victim.metadata.name} on ${victim.spec.nodeName} was OOM-killed \\(raise --tapper-memory\\)\\n`));
-    assert.match(tap.stderr(), /removed namespace\/kubectl-tap/);
+  }
+
+  /** The host PID of a tapper pod's container, as it runs now. */
+  async function tapperPid(pod: string): Promise<number> {
+    const status = (await kubectlJson(kc(), ['get', 'pod', '-n', 'kubectl-tap', pod])).status.containerStatuses[0];
+    const pid = Number(podman(['inspect', '--format', '{{.State.Pid}}', String(status.containerID).replace('podman://', '')]).stdout.trim());
+    assert.ok(pid > 0, `tapper ${pod} has a running container: ${JSON.stringify(status)}`);
+    return pid;
+  }
+
+  test('a tapper OOM-killed while the session streams: one clear line, the stack removed, exit 1', { skip: imageTestsSkip() || undefined, timeout: 180_000 }, async () => {
+    // The kernel's OOM killer ends a process with SIGKILL. podman 4.3 does not see the OOM
+    // event on this machine's hybrid cgroups, so the simulated kubelet counts a SIGKILL it
+    // did not send, under a memory limit, as the OOM kill (container-runtime.ts): this is
+    // that kill, and what the CLI meets is a pod status as a real kubelet reports it.
+    const { ended, stderr, victim } = await harmOneTapper(async (pod) => void process.kill(await tapperPid(pod.metadata.name), 'SIGKILL'));
+    assert.equal(ended, 1, stderr);
+    assert.match(stderr, new RegExp(`kubectl tap: tapper ${victim.metadata.name} on ${victim.spec.nodeName} was OOM-killed \\(raise --tapper-memory\\)\\n`));
+    assert.match(stderr, /removed namespace\/kubectl-tap/);
+    assert.deepEqual(await ourObjects(kc()), []);
+  });
+
+  test('a tapper that crash-loops while the session streams: one clear line, the stack removed, exit 1', { skip: imageTestsSkip() || undefined, timeout: 180_000 }, async () => {
+    // The tapper exits twice. (SIGTERM: the tapper is its container's PID 1, to which the
+    // kernel delivers only the signals it handles, and SIGKILL under a memory limit would be
+    // the OOM kill above.) After the first exit the kubelet restarts it at once and the
+    // stream resumes; after the second the pod waits in CrashLoopBackOff, which ends the
+    // session, as a crash loop of any cause does.
+    const { ended, stderr, victim } = await harmOneTapper(async (pod) => {
+      const first = await tapperPid(pod.metadata.name);
+      process.kill(first, 'SIGTERM');
+      const second = await waitFor('the tapper restarted', async () => {
+        const status = (await kubectlJson(kc(), ['get', 'pod', '-n', 'kubectl-tap', pod.metadata.name])).status.containerStatuses[0];
+        return status.restartCount >= 1 && status.state.running ? tapperPid(pod.metadata.name) : undefined;
+      }, 60_000);
+      assert.notEqual(second, first);
+      process.kill(second, 'SIGTERM');
+    });
+    assert.equal(ended, 1, stderr);
+    assert.match(stderr, new RegExp(`kubectl tap: tapper ${victim.metadata.name} on ${victim.spec.nodeName}: CrashLoopBackOff: back-off \\d+s restarting failed container=tapper`));
+    assert.match(stderr, /removed namespace\/kubectl-tap/);
     assert.deepEqual(await ourObjects(kc()), []);
   });
 
