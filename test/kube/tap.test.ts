@@ -360,7 +360,11 @@ if (skipReason) {
 
   test('a pre-installed stack: applied from kubectl tap manifests, used by --use-installed, kept by the session and by clean, removed by clean --all', { timeout: 180_000 }, async () => {
     const manifests = await runCli(['manifests']);
-    const apply = await k(['apply', '-f', '-'], { input: manifests.stdout });
+    // The admin adds a Service of their own named `tap` (for scraping, say). Service links
+    // would hand every pod in the namespace TAP_SERVICE_HOST, TAP_PORT, ..., the tapper's
+    // own TAP_ prefix: the tappers have them off (enableServiceLinks: false).
+    const adminService = '---\napiVersion: v1\nkind: Service\nmetadata: {name: tap, namespace: kubectl-tap}\nspec:\n  selector: {app.kubernetes.io/component: tapper}\n  ports: [{port: 8449}]\n';
+    const apply = await k(['apply', '-f', '-'], { input: manifests.stdout + adminService });
     assert.equal(apply.code, 0, apply.stderr);
     await waitFor('the pre-installed tappers ready', async () => {
       const ds = await kubectlJson(kc(), ['get', 'daemonset', '-n', 'kubectl-tap', 'kubectl-tap-tapper']);
