@@ -1,8 +1,8 @@
 // What `kubectl tap` relies on, shown with the real kubectl against one 2-node cluster
 // (no shop): volumes and env from Secrets and the downward API, in-cluster API access with
 // service-account tokens and RBAC, Jobs and the garbage collector, Pod Security admission,
-// events, resources, and a node joining and leaving. The cluster is torn down in `after`,
-// whatever happened.
+// events, resources, kube-proxy's refusal without endpoints, and a node joining and
+// leaving. The cluster is torn down in `after`, whatever happened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -597,6 +597,52 @@ spec:
     const missing = await run(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'cluster', 'cli.ts'), 'remove-node', 'tap-node-9', '--dir', dir]).catch((err: Error) => err.message);
     assert.match(missing, /node "tap-node-9" not found/);
     assert.equal((await k(['delete', 'ds', '-n', 'dev', 'web-agent'])).code, 0);
+  });
+
+  test('kube-proxy: a Service port without ready endpoints refuses connections at once; a client that started before its server connects when the endpoint is ready', { timeout: 180_000 }, async () => {
+    await apply(`apiVersion: v1
+kind: Service
+metadata: {name: late, namespace: dev}
+spec:
+  selector: {app: late}
+  ports: [{port: 80, targetPort: 8080}]
+`);
+    const svc = await json(['get', 'svc', '-n', 'dev', 'late']);
+    const ip = svc.spec.clusterIP;
+    // No endpoint yet: refused (curl's exit 7), as kube-proxy's REJECT answers, not a timeout (28).
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: too-early, namespace: dev}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: debian:12, command: [sh, -c, 'curl -sS -o /dev/null --connect-timeout 10 http://${ip}/; echo "exit=$?"']}]
+`);
+    await podPhase('dev', 'too-early', ['Succeeded', 'Failed']);
+    const early = await logs('dev', 'too-early');
+    assert.match(early, /Connection refused|Couldn't connect to server/);
+    assert.match(early, /exit=7\n$/);
+    // A client retrying from before the server exists gets through once it is ready.
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: patient, namespace: dev}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: debian:12, command: [sh, -c, 'for i in $(seq 120); do c=$(curl -s -o /dev/null -w "%{http_code}" --connect-timeout 60 http://${ip}/) && break; sleep 0.5; done; echo "$c after $i"']}]
+`);
+    await podPhase('dev', 'patient', ['Running']);
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: late-server, namespace: dev, labels: {app: late}}
+spec:
+  containers: [{name: web, image: debian:12, command: [python3, -m, http.server, "8080"], readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}}]
+`);
+    await podPhase('dev', 'patient', ['Succeeded', 'Failed']);
+    const patient = await logs('dev', 'patient');
+    const [, code, attempts] = /^(\d+) after (\d+)\n$/.exec(patient) ?? [];
+    assert.equal(code, '200', patient);
+    assert.ok(Number(attempts) > 1, `the first attempts came before the server: ${patient}`);
+    assert.equal((await k(['delete', 'pod', '-n', 'dev', 'too-early', 'patient', 'late-server', '--wait=false'])).code, 0);
+    assert.equal((await k(['delete', 'svc', '-n', 'dev', 'late'])).code, 0);
   });
 
   test('down removes the cluster: network namespaces, mount points, cgroups', { timeout: 180_000 }, async () => {

@@ -1,6 +1,11 @@
 // kube-proxy in iptables mode, in every node's namespace: for each Service port a rule in
 // nat/TAP-SERVICES sends ClusterIP:port to a per-service chain that DNATs to one ready
-// endpoint chosen at random (the statistic module), as the real kube-proxy does.
+// endpoint chosen at random (the statistic module), as the real kube-proxy does. A Service
+// port with no ready endpoint gets, as with the real one, a REJECT in filter/TAP-SERVICES
+// (its "has no endpoints" rule): a client connecting then is refused at once. Without it the
+// SYN went out un-NATed, and its conntrack entry kept every retransmission from the DNAT
+// that came with the first ready endpoint: clients that started before their server hung
+// in SYN-SENT for two minutes (the shop's AMQP clients did, on a busy machine).
 import { createHash } from 'node:crypto';
 import { kinds, type Controller, type Ctx } from './context.js';
 import { applyServiceRules } from '../net/plumbing.js';
@@ -13,6 +18,7 @@ function chainName(ns: string, svc: string, port: string, proto: string): string
 export function renderServiceRules(ctx: Ctx, previousChains: Set<string>): { text: string; chains: Set<string> } {
   const lines: string[] = ['*nat', ':TAP-SERVICES - [0:0]'];
   const rules: string[] = [];
+  const rejects: string[] = [];
   const chains = new Set<string>();
   const slices = ctx.store.list(kinds.EndpointSlice);
   for (const svc of ctx.store.list(kinds.Service)) {
@@ -28,7 +34,10 @@ export function renderServiceRules(ctx: Ctx, previousChains: Set<string>): { tex
         if (!sp) continue;
         for (const e of s.endpoints ?? []) if (e.conditions?.ready) for (const a of e.addresses ?? []) targets.push(`${a}:${sp.port}`);
       }
-      if (targets.length === 0) continue;
+      if (targets.length === 0) {
+        rejects.push(`-A TAP-SERVICES -d ${ip}/32 -p ${proto} -m ${proto} --dport ${port.port} -m comment --comment "${ns}/${svc.metadata.name}:${port.name ?? ''} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+        continue;
+      }
       const chain = chainName(ns, svc.metadata.name, String(port.port), proto);
       chains.add(chain);
       lines.push(`:${chain} - [0:0]`);
@@ -44,7 +53,7 @@ export function renderServiceRules(ctx: Ctx, previousChains: Set<string>): { tex
   for (const c of stale) lines.push(`:${c} - [0:0]`);
   lines.push(...rules);
   for (const c of stale) lines.push(`-X ${c}`);
-  lines.push('COMMIT', '');
+  lines.push('COMMIT', '*filter', ':TAP-SERVICES - [0:0]', ...rejects, 'COMMIT', '');
   return { text: lines.join('\n'), chains };
 }
 

@@ -52,7 +52,9 @@ export async function createNode(fabric: string, netns: string, i: number, peers
   await ip(['-n', netns, 'route', 'add', 'default', 'via', API_ADVERTISE_IP]);
   await ip(['-n', fabric, 'route', 'add', podCidr(i), 'via', nodeIp(i)]);
   await run('ip', ['netns', 'exec', netns, 'iptables-restore', '--noflush'],
-    '*nat\n:TAP-SERVICES - [0:0]\n-A PREROUTING -j TAP-SERVICES\n-A OUTPUT -j TAP-SERVICES\nCOMMIT\n');
+    '*nat\n:TAP-SERVICES - [0:0]\n-A PREROUTING -j TAP-SERVICES\n-A OUTPUT -j TAP-SERVICES\nCOMMIT\n' +
+    // new connections to a Service port without endpoints are refused there (kubeproxy.ts)
+    '*filter\n:TAP-SERVICES - [0:0]\n-A FORWARD -m conntrack --ctstate NEW -j TAP-SERVICES\n-A OUTPUT -m conntrack --ctstate NEW -j TAP-SERVICES\nCOMMIT\n');
 }
 
 export interface PodNet {
@@ -120,7 +122,7 @@ export async function listNetns(prefix: string): Promise<string[]> {
   return [...new Set([...fromIp, ...fromEtc])];
 }
 
-/** Replaces kube-proxy's rules in one node: the TAP-SERVICES chain and its per-service chains. */
+/** Replaces kube-proxy's rules in one node: the TAP-SERVICES chains (nat and filter) and the per-service chains. */
 export async function applyServiceRules(nodeNetns: string, rules: string): Promise<void> {
   await run('ip', ['netns', 'exec', nodeNetns, 'iptables-restore', '--noflush'], rules);
 }
