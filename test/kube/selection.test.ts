@@ -46,7 +46,7 @@ const base: StackOptions = {
   namespace: 'kubectl-tap', image: 'kubectl-tap/tapper:0.1.0', token: 'tok', memoryBytes: 256 * 1024 * 1024, cpu: '500m',
   nodeSelector: { pool: 'a' }, tolerations: [{ key: 'x', operator: 'Exists' }], imagePullSecrets: ['regcred'], priorityClass: 'high',
   mesh: false, preinstalled: false, orphanSeconds: 600, sessionId: 's1', maxBody: 65536, maxMessages: 100, redact: false,
-  redactHeaders: [], protoBundle: null,
+  redactHeaders: [], protoBundle: null, maxRate: 0,
 };
 
 test('the stack: values in place, structures set on the objects, the reaper before the tappers it owns', () => {
