@@ -58,6 +58,8 @@ export class FanIn {
   private readonly nodes = new Map<string, NodeStream>();
   private targets: TargetsBody | undefined;
   private stopped = false;
+  /** Reading stopped by the brake (fanin-brake.ts): the output is behind. */
+  private paused = false;
   readonly figures: FanInFigures = { entries: 0, dropped: 0, gaps: [], malformedLines: 0, nodes: 0 };
 
   constructor(
@@ -96,6 +98,29 @@ export class FanIn {
         known.backoffMs = 500;
         void this.connect(known);
       }
+    }
+  }
+
+  /**
+   * Stops reading every stream (and new ones as they connect) until resume(); the silence
+   * watch is off meanwhile, as a paused stream is quiet because of us.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const s of this.nodes.values()) {
+      clearTimeout(s.silence);
+      s.res?.pause();
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const s of this.nodes.values()) {
+      if (!s.res || !s.connected) continue;
+      this.watchSilence(s);
+      s.res.resume();
     }
   }
 
@@ -141,10 +166,13 @@ export class FanIn {
       }
       s.everConnected = true;
       this.watchSilence(s);
-      await readLines(res, (line) => {
+      const reading = readLines(res, (line) => {
         this.watchSilence(s);
         this.line(line);
       });
+      // After readLines' 'data' listener, which would set the stream flowing again.
+      if (this.paused) res.pause();
+      await reading;
     } catch (err) {
       if (err instanceof TapperVersionError) {
         this.opts.onFatal(err);
@@ -176,6 +204,7 @@ export class FanIn {
 
   private watchSilence(s: NodeStream): void {
     clearTimeout(s.silence);
+    if (this.paused) return;
     s.silence = setTimeout(() => s.res?.destroy(), SILENCE_LIMIT_MS);
   }
 

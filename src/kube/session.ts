@@ -16,6 +16,7 @@ import { KubeClient } from './client.js';
 import { ClusterView } from './cluster-view.js';
 import { ApiError, StackError } from './errors.js';
 import { FanIn } from './fanin.js';
+import { FanInBrake } from './fanin-brake.js';
 import { PacketFanIn } from './packet-fanin.js';
 import { Heartbeat, STALE_AFTER_MS } from './heartbeat.js';
 import { loadConnection, type ConnectionFlags } from './kubeconfig.js';
@@ -161,6 +162,7 @@ export async function runTap(req: TapRequest): Promise<number> {
         if (!req.showNoise && (entry.src.namespace === tapNs || entry.dst.namespace === tapNs)) return;
         const offered = sink.pipeline.offer(entry, fanIn.lossEvents());
         if (offered) offered.catch((err) => stop.fail(err));
+        brake.offered(offered);
         if (output.isClosed) stop.request('stdout closed');
         // One flush per turn of the event loop: live entries show at once, in few writes.
         if (!flushScheduled) {
@@ -177,6 +179,7 @@ export async function runTap(req: TapRequest): Promise<number> {
       verify: (tapper) => versions.check(tapper),
     });
     runtime.fanIn = fanIn;
+    const brake = new FanInBrake(output, fanIn, (err) => stop.fail(err));
     // --pcap-out: the tappers' packet streams, opened before the entries' (below) so that
     // the packets of the targets' first calls are there.
     const pcapOut = sink.pcapOut;
