@@ -52,6 +52,8 @@ export class Consumer {
   private readonly startedAt = new Date().toISOString();
   private tokens: number;
   private refilledAt = performance.now();
+  /** Waiting for this stream to be no longer behind (a file played fast). */
+  private caughtUpWaiters: (() => void)[] = [];
 
   constructor(
     readonly session: string,
@@ -74,6 +76,19 @@ export class Consumer {
   /** More than half its queue waiting: a file played fast waits for it (file-source.ts). */
   get behind(): boolean {
     return !this.closed && this.queuedBytes > this.limits.queueBytes / 2;
+  }
+
+  /** Resolves once this stream is no longer behind, or closed: told by the pump, not polled. */
+  whenCaughtUp(): Promise<void> {
+    if (!this.behind) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  private wakeCaughtUp(): void {
+    if (this.caughtUpWaiters.length === 0 || this.behind) return;
+    const waiters = this.caughtUpWaiters;
+    this.caughtUpWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   get wantsView(): boolean {
@@ -139,6 +154,7 @@ export class Consumer {
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue.shift()!;
         this.queuedBytes -= item.line.length;
+        this.wakeCaughtUp();
         if (item.dropped !== undefined) {
           batch += this.droppedMarker(item.dropped + capped);
           capped = 0;
@@ -208,6 +224,7 @@ export class Consumer {
     clearInterval(this.heartbeat);
     this.queue.length = 0;
     this.queuedBytes = 0;
+    this.wakeCaughtUp();
     this.onClose(this);
   }
 }
