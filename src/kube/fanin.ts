@@ -44,6 +44,9 @@ interface NodeStream {
   backoffMs: number;
   retry?: NodeJS.Timeout;
   silence?: NodeJS.Timeout;
+  /** The PUT /targets in flight (one per node at most), and whether newer targets wait for it. */
+  putting?: Promise<void>;
+  putAgain?: boolean;
 }
 
 export interface FanInFigures {
@@ -130,13 +133,33 @@ export class FanIn {
     await Promise.all([...this.nodes.values()].map((s) => this.putTargets(s).catch(() => undefined)));
   }
 
-  private async putTargets(s: NodeStream): Promise<void> {
-    if (!this.targets) return;
-    await this.client.json('PUT', this.proxyPath(s.tapper.pod, '/targets'), {
-      query: { session: this.opts.session },
-      headers: { 'X-Tap-Token': this.opts.token },
-      body: { ...this.targets, node: s.node },
+  /**
+   * One PUT /targets in flight per node; targets that change meanwhile are sent once it is
+   * answered, the latest only. Pods replaced in a burst change the targets many times a second
+   * while a tapper takes its time to open a new capture handle: a PUT per change and node piled
+   * up requests (and their bodies, and a connection each) without bound (bench/scale.ts).
+   */
+  private putTargets(s: NodeStream): Promise<void> {
+    if (!this.targets) return Promise.resolve();
+    if (s.putting) {
+      s.putAgain = true;
+      return s.putting;
+    }
+    const send = async () => {
+      do {
+        s.putAgain = false;
+        await this.client.json('PUT', this.proxyPath(s.tapper.pod, '/targets'), {
+          query: { session: this.opts.session },
+          headers: { 'X-Tap-Token': this.opts.token },
+          body: { ...this.targets, node: s.node },
+        });
+      } while (s.putAgain && !this.stopped);
+    };
+    const putting = send().finally(() => {
+      if (s.putting === putting) s.putting = undefined;
     });
+    s.putting = putting;
+    return putting;
   }
 
   private async connect(s: NodeStream): Promise<void> {
