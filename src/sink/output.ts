@@ -43,6 +43,8 @@ export class LineOutput {
    * a live source (the fan-in) stops reading while this is high, as nothing else bounds it.
    */
   get pendingBytes(): number {
+    // Nothing is waiting once the reader is gone or writing failed: what is held is lost.
+    if (this.closed || this.failure) return 0;
     return this.stream.writableLength + this.batchBytes;
   }
 
