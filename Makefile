@@ -61,11 +61,16 @@ fuzz: build
 	FUZZ_CASES=0 node --import tsx test/engine/robustness.fuzz.ts
 
 # The stage benchmarks against tshark, then (root) the live one: the tapper image as a container
-# at fixed call rates (bench/live.ts; LIVE_SECONDS, LIVE_CASE, LIVE_RATES narrow it down).
+# at fixed call rates (bench/live.ts; LIVE_SECONDS, LIVE_CASE, LIVE_RATES narrow it down), then
+# (root) the scale one: N tappers into one kubectl tap through the API server proxy, and the
+# API requests of a session with 20 nodes and 500 pods (bench/scale.ts; SCALE_NODES,
+# SCALE_SECONDS, SCALE_PODS, SCALE_API_SECONDS, SCALE_PARTS=fanin,api narrow it down).
 bench: build
 	node --import tsx bench/run.ts
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image IMAGE_BUILD_FLAGS=--quiet && node --import tsx bench/live.ts; \
 	else echo "bench: live part SKIPPED: needs root (network namespaces, podman)" >&2; fi
+	@if [ "$$(id -u)" = 0 ]; then node --import tsx bench/scale.ts; \
+	else echo "bench: scale part SKIPPED: needs root (network namespaces)" >&2; fi
 
 # The hostile shapes of issue 8 at full size (minutes): peak RSS per shape, what was shed.
 # Application layer (test/hostile/soak.ts), then transport layer (transport-soak.ts).

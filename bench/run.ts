@@ -10,14 +10,13 @@
 // Nothing here is asserted: tests never depend on wall-clock times.
 // Usage: node --import tsx bench/run.ts [case ...]   (BENCH_MAKE_ONLY=1: make the captures, time nothing)
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_CASES, type BenchCase } from './cases.js';
+import { BENCH_CASES } from './cases.js';
+import { captureFile, makeCapture, outDir } from './captures.js';
 
 const only = process.argv.slice(2);
-const outDir = 'bench/out';
 mkdirSync(outDir, { recursive: true });
 
 interface Timed {
@@ -48,25 +47,6 @@ function capinfoPackets(file: string): number {
   const r = spawnSync('capinfos', ['-c', '-M', file], { encoding: 'utf8' });
   const m = /Number of packets:\s*(\d+)/.exec(r.stdout);
   return m ? Number(m[1]) : NaN;
-}
-
-/** The cached capture of a case: its script's content names it. */
-function captureFile(c: BenchCase): string {
-  const digest = createHash('sha256').update(readFileSync(c.make)).digest('hex').slice(0, 10);
-  return join(outDir, `${c.name}-${digest}.pcap`);
-}
-
-function makeCapture(c: BenchCase, file: string): boolean {
-  if (existsSync(file)) return true;
-  console.error(`bench: making ${file} with ${c.make} (once; reused afterwards)`);
-  const partial = `${file}.partial`;
-  const made = spawnSync('bash', [c.make, partial], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (made.status !== 0 || !existsSync(partial)) {
-    console.error(`bench: ${c.name}: ${c.make} failed, skipped`);
-    return false;
-  }
-  renameSync(partial, file);
-  return true;
 }
 
 /** An empty capture (the header only): `read` of it is the start-up every run pays. */

@@ -39,6 +39,7 @@ export interface StackArgs {
   'priority-class'?: string;
   mesh: boolean;
   'orphan-timeout': string;
+  'node-max-rate': number;
 }
 
 export function withStackFlags<T>(y: Argv<T>): Argv<T & StackArgs> {
@@ -51,7 +52,8 @@ export function withStackFlags<T>(y: Argv<T>): Argv<T & StackArgs> {
     .option('toleration', { type: 'string', array: true, default: [] as string[], describe: 'an extra toleration, key=value:Effect (the tappers tolerate every taint already)' })
     .option('priority-class', { type: 'string', describe: "the tappers' PriorityClass" })
     .option('mesh', { type: 'boolean', default: false, describe: 'capture inside pod network namespaces (meshes: adds SYS_ADMIN and SYS_PTRACE)' })
-    .option('orphan-timeout', { type: 'string', default: '10m', describe: 'if the CLI is killed, the stack removes itself after this long (0: never)' }) as unknown as Argv<T & StackArgs>;
+    .option('orphan-timeout', { type: 'string', default: '10m', describe: 'if the CLI is killed, the stack removes itself after this long (0: never)' })
+    .option('node-max-rate', { type: 'number', default: 0, describe: "entries per second each node's tapper sends at most; the rest are dropped there and counted (0: no cap)" }) as unknown as Argv<T & StackArgs>;
 }
 
 /** The stack's options from its flags, as `kubectl tap` and `kubectl tap manifests` both read them. */
@@ -85,6 +87,7 @@ export async function stackOptionsFrom(args: StackOptionArgs, withReaper = true)
     orphanSeconds: withReaper ? parseSeconds(args['orphan-timeout'], '--orphan-timeout') : 0,
     maxBody: parseByteSize(args['max-body'], '--max-body'),
     maxMessages: args['max-messages'] ?? 100,
+    maxRate: rateFlag(args['node-max-rate']),
     redact: args.redact,
     // A pre-installed stack (manifests without --session) serves every later session: no
     // per-session entry options. A session's own tappers get its --redact-header and --proto.
@@ -98,6 +101,11 @@ export function parseSeconds(text: string, flag: string): number {
   const m = /^(\d+)(s|m|h)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag} must be a duration like 90s, 10m or 1h, not "${text}"`);
   return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+}
+
+export function rateFlag(value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`--node-max-rate must be a whole number of entries per second (0: no cap), not "${value}"`);
+  return value;
 }
 
 export function memoryFlag(text: string): number {

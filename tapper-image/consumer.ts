@@ -4,6 +4,9 @@
 // never makes the tapper grow: when its queue is full, entries are dropped for it alone and
 // counted, and the count goes on its stream as a marker line where the entries went missing
 // (a placeholder in the queue, after the last entry kept before them).
+// A stream may also be capped in entries per second (--max-rate, the CLI's --node-max-rate):
+// entries past the cap are dropped and counted the same way, so one busy node cannot take
+// the whole of a CLI that many nodes share.
 // Idle streams get a heartbeat line, so load balancers (cutting idle streams after 60 s)
 // and the CLI see the stream is alive.
 
@@ -16,6 +19,8 @@ export interface ConsumerLimits {
   queueBytes: number;
   /** A marker line at least this often when nothing else was written. */
   heartbeatMs: number;
+  /** Entries written per second at most, bursts of one second's worth (0 or absent: no cap). */
+  maxPerSecond?: number;
 }
 
 /** Written in one go up to this size (as LineOutput batches stdout). */
@@ -33,6 +38,8 @@ export class Consumer {
   emitted = 0;
   filteredOut = 0;
   dropped = 0;
+  /** Of the dropped, those past the rate cap. */
+  rateCapped = 0;
   queuedBytes = 0;
   maxQueuedBytes = 0;
   /** Drops already reported on the stream. */
@@ -43,6 +50,10 @@ export class Consumer {
   private lastWriteMs = Date.now();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly startedAt = new Date().toISOString();
+  private tokens: number;
+  private refilledAt = performance.now();
+  /** Waiting for this stream to be no longer behind (a file played fast). */
+  private caughtUpWaiters: (() => void)[] = [];
 
   constructor(
     readonly session: string,
@@ -51,6 +62,7 @@ export class Consumer {
     private readonly limits: ConsumerLimits,
     private readonly onClose: (c: Consumer) => void,
   ) {
+    this.tokens = limits.maxPerSecond ?? 0;
     // Ticks at a third of the interval: an idle stream hears from us within the interval.
     const tick = Math.max(10, Math.floor(limits.heartbeatMs / 3));
     this.heartbeat = setInterval(() => {
@@ -64,6 +76,19 @@ export class Consumer {
   /** More than half its queue waiting: a file played fast waits for it (file-source.ts). */
   get behind(): boolean {
     return !this.closed && this.queuedBytes > this.limits.queueBytes / 2;
+  }
+
+  /** Resolves once this stream is no longer behind, or closed: told by the pump, not polled. */
+  whenCaughtUp(): Promise<void> {
+    if (!this.behind) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  private wakeCaughtUp(): void {
+    if (this.caughtUpWaiters.length === 0 || this.behind) return;
+    const waiters = this.caughtUpWaiters;
+    this.caughtUpWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   get wantsView(): boolean {
@@ -111,6 +136,8 @@ export class Consumer {
       emitted: this.emitted,
       filteredOut: this.filteredOut,
       dropped: this.dropped,
+      rateCapped: this.rateCapped,
+      maxPerSecond: this.limits.maxPerSecond ?? 0,
       queued: this.queue.length,
       queuedBytes: this.queuedBytes,
       maxQueuedBytes: this.maxQueuedBytes,
@@ -122,16 +149,26 @@ export class Consumer {
     this.pumping = true;
     try {
       let batch = '';
+      /** Entries past the rate cap since the last line written: one marker for them. */
+      let capped = 0;
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue.shift()!;
         this.queuedBytes -= item.line.length;
+        this.wakeCaughtUp();
         if (item.dropped !== undefined) {
-          this.droppedReported += item.dropped;
-          batch += `{"marker":"dropped","count":${item.dropped},"total":${this.droppedReported}}\n`;
+          batch += this.droppedMarker(item.dropped + capped);
+          capped = 0;
         } else if (this.filter && !(await this.filter.matches(item.view!))) {
           this.filteredOut += 1;
           continue;
+        } else if (!this.takeToken()) {
+          this.dropped += 1;
+          this.rateCapped += 1;
+          capped += 1;
+          continue;
         } else {
+          if (capped > 0) batch += this.droppedMarker(capped);
+          capped = 0;
           batch += item.line + '\n';
           this.emitted += 1;
         }
@@ -141,10 +178,28 @@ export class Consumer {
           if (!more) await this.drained();
         }
       }
+      if (capped > 0) batch += this.droppedMarker(capped);
       if (batch !== '') this.write(batch);
     } finally {
       this.pumping = false;
     }
+  }
+
+  private droppedMarker(count: number): string {
+    this.droppedReported += count;
+    return `{"marker":"dropped","count":${count},"total":${this.droppedReported}}\n`;
+  }
+
+  /** The rate cap's token bucket: refilled by the time passed, one second's worth at most. */
+  private takeToken(): boolean {
+    const rate = this.limits.maxPerSecond ?? 0;
+    if (rate <= 0) return true;
+    const now = performance.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   private write(text: string): boolean {
@@ -169,6 +224,7 @@ export class Consumer {
     clearInterval(this.heartbeat);
     this.queue.length = 0;
     this.queuedBytes = 0;
+    this.wakeCaughtUp();
     this.onClose(this);
   }
 }

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         targets,
         hub: hub!,
         packets: packets!,
-        consumerLimits: { queueBytes: memory.consumerQueue, heartbeatMs: options.heartbeatMs },
+        consumerLimits: { queueBytes: memory.consumerQueue, heartbeatMs: options.heartbeatMs, maxPerSecond: options.maxRate },
         maxConsumers: memory.maxConsumers,
         ready: () => true,
         stats: () =>

@@ -38,6 +38,8 @@ export interface TapperOptions {
   /** .proto files, folders or JSON descriptors for gRPC messages by name. */
   protoPaths: string[];
   consumerQueueBytes: number;
+  /** Entries per second each /entries stream sends at most (0: no cap). */
+  maxRate: number;
   heartbeatMs: number;
 }
 
@@ -59,6 +61,7 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     .option('redact-header', { type: 'string', array: true, default: [] as string[], describe: 'also redact this header (repeatable)' })
     .option('proto', { type: 'string', array: true, default: [] as string[], describe: '.proto file, folder or JSON descriptor for gRPC messages (repeatable)' })
     .option('consumer-queue', { type: 'string', default: '4MiB', describe: 'entries waiting per /entries stream at most, in bytes (the queues share an eighth of the memory budget)' })
+    .option('max-rate', { type: 'number', default: 0, describe: 'entries per second each /entries stream sends at most; the rest are dropped and counted (0: no cap)' })
     .option('heartbeat', { type: 'number', default: 15, describe: 'seconds between heartbeat lines on an idle stream' })
     .strict()
     .help()
@@ -79,6 +82,8 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
   if (nodeName === '') throw new UsageError('--node-name must not be empty');
   const captureWait = args['capture-wait'];
   if (!Number.isInteger(captureWait) || captureWait < 0 || captureWait > 1000) throw new UsageError('--capture-wait must be a whole number of ms in [0, 1000]');
+  const maxRate = args['max-rate'];
+  if (!Number.isInteger(maxRate) || maxRate < 0) throw new UsageError('--max-rate must be a whole number of entries per second (0: no cap)');
   const memoryBudget = parseByteSize(args['memory-budget'], '--memory-budget');
   if (memoryBudget < 16 * 1024 * 1024) throw new UsageError('--memory-budget must be at least 16MiB');
   return {
@@ -97,6 +102,7 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     redactHeaders: args['redact-header'].map((h) => h.toLowerCase()),
     protoPaths: args.proto,
     consumerQueueBytes: parseByteSize(args['consumer-queue'], '--consumer-queue'),
+    maxRate,
     heartbeatMs: Math.round(heartbeat * 1000),
   };
 }

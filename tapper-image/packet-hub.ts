@@ -65,7 +65,7 @@ export class PacketHub {
 
   /** Resolves once no open stream is behind (a file played fast waits for them). */
   async caughtUp(): Promise<void> {
-    while ([...this.streams].some((s) => s.consumer.behind)) await new Promise((r) => setTimeout(r, 2));
+    for (let s = [...this.streams].find((x) => x.consumer.behind); s; s = [...this.streams].find((x) => x.consumer.behind)) await s.consumer.whenCaughtUp();
   }
 
   /**

@@ -116,7 +116,8 @@ function streamEntries(ctx: RouteContext, url: URL, req: IncomingMessage, res: S
 function streamPackets(ctx: RouteContext, url: URL, req: IncomingMessage, res: ServerResponse): void {
   const session = sessionOf(url, res);
   if (session === null || !openStream(ctx, req, res)) return;
-  ctx.packets.add(session, res, ctx.consumerLimits);
+  // The rate cap (--max-rate) is on entries, what the CLI prints; packets have their queue's bound.
+  ctx.packets.add(session, res, { ...ctx.consumerLimits, maxPerSecond: 0 });
 }
 
 /** Refused (503) when shutting down or when the queue pool is taken; else the headers and a first line. */

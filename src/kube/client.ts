@@ -6,7 +6,11 @@
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import pkg from '../../package.json' with { type: 'json' };
 import { ApiError } from './errors.js';
+
+/** Named in the API server's audit log and metrics, so an admin sees which load is ours. */
+const USER_AGENT = `kubectl-tap/${pkg.version}`;
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -83,7 +87,7 @@ export class KubeClient {
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const options: https.RequestOptions = { method, headers: { Accept: 'application/json', ...opts.headers } };
+    const options: https.RequestOptions = { method, headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...opts.headers } };
     await this.kc.applyToHTTPSOptions(options);
     // applyToHTTPSOptions builds a new agent each time; keep the first one's TLS settings in
     // one keep-alive agent so calls reuse connections.

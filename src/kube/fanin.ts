@@ -44,6 +44,9 @@ interface NodeStream {
   backoffMs: number;
   retry?: NodeJS.Timeout;
   silence?: NodeJS.Timeout;
+  /** The PUT /targets in flight (one per node at most), and whether newer targets wait for it. */
+  putting?: Promise<void>;
+  putAgain?: boolean;
 }
 
 export interface FanInFigures {
@@ -58,6 +61,8 @@ export class FanIn {
   private readonly nodes = new Map<string, NodeStream>();
   private targets: TargetsBody | undefined;
   private stopped = false;
+  /** Reading stopped by the brake (fanin-brake.ts): the output is behind. */
+  private paused = false;
   readonly figures: FanInFigures = { entries: 0, dropped: 0, gaps: [], malformedLines: 0, nodes: 0 };
 
   constructor(
@@ -99,19 +104,62 @@ export class FanIn {
     }
   }
 
+  /**
+   * Stops reading every stream (and new ones as they connect) until resume(); the silence
+   * watch is off meanwhile, as a paused stream is quiet because of us.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const s of this.nodes.values()) {
+      clearTimeout(s.silence);
+      s.res?.pause();
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const s of this.nodes.values()) {
+      if (!s.res || !s.connected) continue;
+      this.watchSilence(s);
+      s.res.resume();
+    }
+  }
+
   /** New targets for every tapper (and the renewal before their ttl passes). */
   async sendTargets(targets: TargetsBody): Promise<void> {
     this.targets = targets;
     await Promise.all([...this.nodes.values()].map((s) => this.putTargets(s).catch(() => undefined)));
   }
 
-  private async putTargets(s: NodeStream): Promise<void> {
-    if (!this.targets) return;
-    await this.client.json('PUT', this.proxyPath(s.tapper.pod, '/targets'), {
-      query: { session: this.opts.session },
-      headers: { 'X-Tap-Token': this.opts.token },
-      body: { ...this.targets, node: s.node },
+  /**
+   * One PUT /targets in flight per node; targets that change meanwhile are sent once it is
+   * answered, the latest only. Pods replaced in a burst change the targets many times a second
+   * while a tapper takes its time to open a new capture handle: a PUT per change and node piled
+   * up requests (and their bodies, and a connection each) without bound (bench/scale.ts).
+   */
+  private putTargets(s: NodeStream): Promise<void> {
+    if (!this.targets) return Promise.resolve();
+    if (s.putting) {
+      s.putAgain = true;
+      return s.putting;
+    }
+    const send = async () => {
+      do {
+        s.putAgain = false;
+        await this.client.json('PUT', this.proxyPath(s.tapper.pod, '/targets'), {
+          query: { session: this.opts.session },
+          headers: { 'X-Tap-Token': this.opts.token },
+          body: { ...this.targets, node: s.node },
+        });
+      } while (s.putAgain && !this.stopped);
+    };
+    const putting = send().finally(() => {
+      if (s.putting === putting) s.putting = undefined;
     });
+    s.putting = putting;
+    return putting;
   }
 
   private async connect(s: NodeStream): Promise<void> {
@@ -150,10 +198,13 @@ export class FanIn {
       }
       s.everConnected = true;
       this.watchSilence(s);
-      await readLines(res, (line) => {
+      const reading = readLines(res, (line) => {
         this.watchSilence(s);
         this.line(line);
       });
+      // After readLines' 'data' listener, which would set the stream flowing again.
+      if (this.paused) res.pause();
+      await reading;
     } catch (err) {
       if (err instanceof TapperVersionError) {
         this.opts.onFatal(err);
@@ -185,6 +236,7 @@ export class FanIn {
 
   private watchSilence(s: NodeStream): void {
     clearTimeout(s.silence);
+    if (this.paused) return;
     s.silence = setTimeout(() => s.res?.destroy(), SILENCE_LIMIT_MS);
   }
 

@@ -45,6 +45,8 @@ export interface StackOptions {
   redact: boolean;
   /** Headers the tappers redact besides the default ones (--redact-header). */
   redactHeaders: string[];
+  /** Entries per second each tapper sends a session at most, the rest dropped and counted there (0: no cap). */
+  maxRate: number;
   /** --proto's types as one JSON descriptor (bundleProtos), shipped in the session Secret; null: none. */
   protoBundle: string | null;
   /** A pre-installed stack (kubectl tap manifests): no reaper, never removed by a session. */
@@ -138,6 +140,7 @@ function decorate(obj: KubeObject, o: StackOptions): void {
     args.push('--max-body', String(o.maxBody), '--max-messages', String(o.maxMessages));
     if (!o.redact) args.push('--no-redact');
     for (const header of o.redactHeaders) args.push('--redact-header', header);
+    if (o.maxRate > 0) args.push('--max-rate', String(o.maxRate));
     if (o.protoBundle !== null) args.push('--proto', `${SESSION_MOUNT}/${PROTO_BUNDLE_KEY}`);
     if (Object.keys(o.nodeSelector).length > 0) pod.nodeSelector = { ...o.nodeSelector };
     pod.tolerations = [...pod.tolerations, ...o.tolerations];

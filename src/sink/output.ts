@@ -23,6 +23,8 @@ export class LineOutput {
    * the engine (where a dissector's exception is caught and counted, not reported).
    */
   private failure: OutputError | null = null;
+  /** One wait for 'drain' however many flushes wait on it (each its own listeners piled up). */
+  private draining: Promise<void> | null = null;
 
   constructor(private readonly stream: Writable) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -34,6 +36,16 @@ export class LineOutput {
   /** True once the reader went away; producers may stop early. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Bytes given to write() that the stream has not written out yet, and those batched here:
+   * a live source (the fan-in) stops reading while this is high, as nothing else bounds it.
+   */
+  get pendingBytes(): number {
+    // Nothing is waiting once the reader is gone or writing failed: what is held is lost.
+    if (this.closed || this.failure) return 0;
+    return this.stream.writableLength + this.batchBytes;
   }
 
   /** True once writing failed: what is written after it is lost, and flush() says why. */
@@ -50,19 +62,23 @@ export class LineOutput {
 
   /** Writes what is batched and waits until the stream can take more (or has failed or closed). */
   async flush(): Promise<void> {
-    if (!this.writeBatch() && !this.closed && !this.failure) await this.drained();
+    // Also when an earlier write filled the stream and it has not drained yet (writableNeedDrain).
+    const room = this.writeBatch() && !this.stream.writableNeedDrain;
+    if (!room && !this.closed && !this.failure) await this.drained();
     if (this.failure) throw this.failure;
   }
 
   private drained(): Promise<void> {
     // 'drain' never comes once the reader is gone, so an error or a close also ends the wait.
-    return new Promise((resolve) => {
+    this.draining ??= new Promise<void>((resolve) => {
       const done = () => {
         this.stream.off('drain', done).off('error', done).off('close', done);
+        this.draining = null;
         resolve();
       };
       this.stream.on('drain', done).on('error', done).on('close', done);
     });
+    return this.draining;
   }
 
   private writeBatch(): boolean {

@@ -448,7 +448,7 @@ spec:
     assert.match(describe.stdout, /Warning\s+FailedCreate\s+.*daemonset-controller\s+Error creating: pods "agent-" is forbidden: violates PodSecurity/);
 
     const audit = readFileSync(join(dir, 'logs', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const plainAudit = audit.find((e) => e.objectRef.name === 'plain');
+    const plainAudit = audit.find((e) => e.objectRef.name === 'plain' && e.annotations);
     assert.match(plainAudit.annotations['pod-security.kubernetes.io/audit-violations'], /^would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
 
     const invalid = await k(['label', 'ns', 'psa', 'pod-security.kubernetes.io/enforce=bogus', '--overwrite']);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
 import { compileLabelSelector, parseQuery } from '../../src/kube/targets.js';
 import { renderStack, reaperStaleSeconds, stackYaml, type StackOptions } from '../../src/kube/manifests.js';
-import { referencesNames, pushedFilter } from '../../src/kube/session.js';
+import { referencesNames, isNoise } from '../../src/kube/session.js';
+import type { Entry } from '../../src/entry.js';
 import { compileShorthands, joinClauses } from '../../src/kube/shorthand.js';
 
 test('TYPE/NAME as stern takes it, and anything else is a pod-name regex', () => {
@@ -33,20 +34,23 @@ test('label selectors in kubectl syntax', () => {
   assert.throws(() => compileLabelSelector('a=b,=c'), /invalid label selector/);
 });
 
-test('filters that read resolved names stay in the CLI; the rest go to the nodes with the noise filter', () => {
+test('filters that read resolved names stay in the CLI, the rest go to the nodes; kubelet probes are noise', () => {
   assert.equal(referencesNames('dst.service = "cart"'), true);
   assert.equal(referencesNames('src.workload = "deployment/x" or protocol = "dns"'), true);
   assert.equal(referencesNames('response.status >= 500'), false);
   assert.equal(referencesNames('request.headers."x-name" = "a"'), false);
-  assert.equal(pushedFilter('protocol = "redis"', false), '(protocol = "redis") and $not($substring(request.headers."user-agent", 0, 11) = "kube-probe/")');
-  assert.equal(pushedFilter(undefined, true), undefined);
+  const entry = (agent: unknown) => ({ request: { headers: { 'user-agent': agent } } }) as unknown as Entry;
+  assert.equal(isNoise(entry('kube-probe/1.30')), true);
+  assert.equal(isNoise(entry('curl/8.5.0')), false);
+  assert.equal(isNoise(entry(undefined)), false);
+  assert.equal(isNoise({ request: {} } as unknown as Entry), false);
 });
 
 const base: StackOptions = {
   namespace: 'kubectl-tap', image: 'kubectl-tap/tapper:0.1.0', token: 'tok', memoryBytes: 256 * 1024 * 1024, cpu: '500m',
   nodeSelector: { pool: 'a' }, tolerations: [{ key: 'x', operator: 'Exists' }], imagePullSecrets: ['regcred'], priorityClass: 'high',
   mesh: false, preinstalled: false, orphanSeconds: 600, sessionId: 's1', maxBody: 65536, maxMessages: 100, redact: false,
-  redactHeaders: [], protoBundle: null,
+  redactHeaders: [], protoBundle: null, maxRate: 0,
 };
 
 test('the stack: values in place, structures set on the objects, the reaper before the tappers it owns', () => {

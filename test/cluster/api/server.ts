@@ -17,7 +17,7 @@ import { admit, checkNamespace } from './admission.js';
 import { openapiDocument, openapiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import { TokenIssuer, admitServiceAccount } from './serviceaccounts.js';
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { admitPodSecurity, existingPodWarnings, labelErrors, podTemplateOf } from './podsecurity.js';
 import { randomSuffix } from '../controllers/util.js';
 
@@ -42,7 +42,11 @@ export interface ServerOptions {
   tls: { ca: string; cert: string; key: string };
   tokens: Record<string, UserInfo>;
   hooks: ServerHooks;
-  /** where audit events with Pod Security audit annotations are appended (JSON lines) */
+  /**
+   * Where audit events are appended (JSON lines): one per request at stage RequestReceived
+   * (as kube-apiserver's Metadata level: verb, user, user agent, objectRef; what bench/scale.ts
+   * counts), and those with Pod Security audit annotations at stage ResponseComplete.
+   */
   auditLog?: string;
 }
 
@@ -153,6 +157,7 @@ export class ApiServer {
   private server?: https.Server;
   private unixServer?: net.Server;
   private readonly watchers = new Set<ServerResponse>();
+  private requestAudit?: WriteStream;
 
   constructor(private readonly opts: ServerOptions) {}
 
@@ -183,6 +188,7 @@ export class ApiServer {
 
   async close(): Promise<void> {
     for (const w of this.watchers) w.destroy();
+    this.requestAudit?.end();
     this.server?.closeAllConnections();
     this.unixServer?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -224,6 +230,18 @@ export class ApiServer {
     }
   }
 
+  /** The request's audit event (level Metadata, stage RequestReceived), written without blocking. */
+  private auditRequest(req: IncomingMessage, user: UserInfo, attrs: Attributes, path: string): void {
+    if (!this.opts.auditLog) return;
+    this.requestAudit ??= createWriteStream(this.opts.auditLog, { flags: 'a' }).on('error', () => {});
+    this.requestAudit.write(JSON.stringify({
+      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', stage: 'RequestReceived', verb: attrs.verb, requestURI: path,
+      user: { username: user.name, groups: user.groups }, userAgent: req.headers['user-agent'] ?? '',
+      objectRef: { resource: attrs.resource, subresource: attrs.subresource, namespace: attrs.namespace, name: attrs.name, apiGroup: attrs.apiGroup },
+      requestReceivedTimestamp: new Date().toISOString(),
+    }) + '\n');
+  }
+
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const user = this.authenticate(req);
     delete req.headers.authorization;
@@ -258,6 +276,7 @@ export class ApiServer {
     let resourceName = route.name;
     if (route.subresource === 'proxy' && resourceName) resourceName = resourceName.split(':').length === 3 ? resourceName.split(':')[1] : resourceName.split(':')[0];
     const attrs: Attributes = { verb, namespace: route.namespace ?? (r.kind === 'Namespace' ? route.name : undefined), apiGroup: r.group, resource: r.plural, subresource: route.subresource, name: resourceName };
+    this.auditRequest(req, user, attrs, path);
     if (r.kind === 'Namespace' && verb === 'create') attrs.namespace = undefined;
     if (r.createOnly) return this.review(req, res, user, r);
     this.authorize(user, attrs);
