@@ -15,6 +15,7 @@ import { TokenCheck, TokenError } from './auth.js';
 import { FileSource } from './file-source.js';
 import { Hub } from './hub.js';
 import { LiveSource } from './live-source.js';
+import { MeshSource } from './mesh-source.js';
 import { PacketHub } from './packet-hub.js';
 import { parseOptions, type TapperOptions } from './options.js';
 import { handleRequest } from './routes.js';
@@ -77,9 +78,13 @@ async function main(): Promise<void> {
 
   let live: LiveSource | null = null;
   let file: FileSource | null = null;
+  let mesh: MeshSource | null = null;
   try {
     if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, caughtUp, log);
-    else live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
+    else {
+      live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
+      mesh = new MeshSource(options.hostProc, options.captureWaitMs, pipeline, targets, log);
+    }
   } catch (err) {
     if (err instanceof UsageError) fail(err);
     fail(new Error(`cannot capture on ${options.device}: ${(err as Error).message}`));
@@ -101,6 +106,7 @@ async function main(): Promise<void> {
             nodeName: options.nodeName,
             source: file ? 'file' : 'live',
             capture: () => (file ? file.stats() : live!.handles.stats()),
+            mesh: () => mesh?.stats() ?? null,
             pipeline,
             hub: hub!,
             packets: packets!,
@@ -141,6 +147,7 @@ async function main(): Promise<void> {
     deadline.unref();
     // Stop capturing, flush the engine (pending calls come out), end every stream.
     live?.stop();
+    mesh?.stop();
     await file?.stop();
     pipeline.finish();
     await Promise.all([...hub!.open, ...packets!.open.map((s) => s.consumer)].map((c) => c.end()));

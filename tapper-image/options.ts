@@ -39,6 +39,8 @@ export interface TapperOptions {
   protoPaths: string[];
   consumerQueueBytes: number;
   heartbeatMs: number;
+  /** The host's /proc (a read-only hostPath mount), where mesh capture finds pods' network namespaces. */
+  hostProc: string;
 }
 
 export async function parseOptions(argv: string[]): Promise<TapperOptions> {
@@ -60,6 +62,7 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     .option('proto', { type: 'string', array: true, default: [] as string[], describe: '.proto file, folder or JSON descriptor for gRPC messages (repeatable)' })
     .option('consumer-queue', { type: 'string', default: '4MiB', describe: 'entries waiting per /entries stream at most, in bytes (the queues share an eighth of the memory budget)' })
     .option('heartbeat', { type: 'number', default: 15, describe: 'seconds between heartbeat lines on an idle stream' })
+    .option('host-proc', { type: 'string', default: '/host/proc', describe: "the host's /proc, to find meshed pods' network namespaces (docs/mesh.md)" })
     .strict()
     .help()
     .version(false)
@@ -98,5 +101,6 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     protoPaths: args.proto,
     consumerQueueBytes: parseByteSize(args['consumer-queue'], '--consumer-queue'),
     heartbeatMs: Math.round(heartbeat * 1000),
+    hostProc: args['host-proc'],
   };
 }
