@@ -70,7 +70,11 @@ async function main(): Promise<void> {
   );
   hub = new Hub(options.nodeName, targets, pipeline.engine.stats, options.file !== null);
   packets = new PacketHub(options.nodeName, targets, pipeline.engine.memory, options.file !== null);
-  pipeline.engine.packetObserver = (packet, frame) => packets!.observe(packet, frame);
+  // A pod's loopback frames (mesh capture) stay out of /packets: their link type is not the
+  // node interface's, and their addresses were given the pod's IP (docs/mesh.md).
+  pipeline.engine.packetObserver = (packet, frame) => {
+    if (pipeline.mesh.current === null) packets!.observe(packet, frame);
+  };
   const caughtUp = async () => {
     await hub!.caughtUp();
     await packets!.caughtUp();

@@ -80,9 +80,9 @@ export class MeshSource {
     if (missing.size === 0) return;
     this.scans += 1;
     const scan = this.finder.scan(missing, this.ownInode);
-    // With SYS_PTRACE no link is denied; without it the pods' processes (which hold more
-    // capabilities than the tapper) are, and only the tapper's own are readable.
-    if (scan.found.size === 0 && scan.denied > 0) {
+    // Without SYS_PTRACE the pods' processes (which hold more capabilities than the tapper)
+    // are denied, and only those in the tapper's own namespace are readable.
+    if (scan.found.size === 0 && scan.denied > 0 && scan.foreign === 0) {
       this.disable(`cannot read the pods' network namespaces in ${this.finder.hostProc} (permission denied: the tapper needs SYS_PTRACE)`);
       return;
     }

