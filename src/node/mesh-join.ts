@@ -3,13 +3,18 @@
 // call is the mTLS connection the sidecar terminated. This module
 //   - gives loopback packets the pod's IP on both ends before the engine sees them, so the
 //     loopback connections of two pods never meet in one connection table;
-//   - remembers, per node-side TLS connection into an entered pod, when its client sent data;
-//   - names a plaintext call's caller: the TLS connection into the same pod whose client data
-//     arrived last before the plaintext request (the sidecar forwards what it decrypts; the
-//     connection it matched before is kept while it stays within a few ms of the best);
+//   - remembers, per node-side TLS connection into an entered pod, when its client sent data
+//     and how much, and the same of the requests on each loopback connection;
+//   - names a plaintext call's caller: the TLS connection into the same pod whose client
+//     segment carried the request. The sidecar forwards what it decrypts, so that segment is
+//     the request's length plus an AEAD record's fixed overhead (TLS_OVERHEADS), close in
+//     time; among equals the nearest in time wins, and the connection matched before is kept;
 //   - folds the TLS leg: a TLS entry into an entered pod is held, and dropped when its
-//     connection fed a plaintext call (matched, or client data followed by a loopback request
-//     within FORWARD_MICROS), so each call is reported once, in plaintext.
+//     connection fed a plaintext call (matched, or a segment that fits a loopback request of
+//     the pod), so each call is reported once, in plaintext.
+// Time alone does not do: the capture times of a pod's loopback and of the node's interfaces
+// were seen up to 0.43 s apart in the simulated cluster (kernel timestamps of TCP on loopback),
+// so time only bounds the candidates (CALLER_WINDOW_MICROS either side) and orders them.
 // Held entries wait a short wall-clock time: the node's and the pod's capture handles deliver
 // independently (each batches up to the capture wait), so the other leg may come in later.
 import { TcpFlag, type Packet } from '../decode/packet.js';
@@ -30,12 +35,14 @@ type Publish = (entry: Entry, dialed: Dialed | null) => void;
 export const JOIN_DELAY_MS = 300;
 /** A TLS entry into an entered pod waits this long for its plaintext call to show up. */
 export const TLS_HOLD_MS = 3000;
-/** The sidecar's data fed the caller within this much capture time (the last data before the request). */
+/** The segment that carried a request is within this much capture time of it, either side. */
 const CALLER_WINDOW_MICROS = 1_000_000;
-/** A connection already matched stays matched unless another's data came this much later. */
-const STICKY_MICROS = 5_000;
-/** Client data followed by a loopback request this soon was forwarded into the pod. */
-const FORWARD_MICROS = 50_000;
+/**
+ * Bytes a TLS record adds to the plaintext it carries with the AEAD ciphers meshes use:
+ * TLS 1.3 22 (header 5, inner content type 1, tag 16), TLS 1.2 GCM 29 (header 5, explicit
+ * nonce 8, tag 16), TLS 1.2 ChaCha20-Poly1305 21 (header 5, tag 16).
+ */
+const TLS_OVERHEADS = [22, 29, 21];
 const DATA_TIMES_KEPT = 32;
 const MAX_CONNECTIONS = 8192;
 const MAX_PENDING = 20_000;
@@ -47,8 +54,8 @@ interface TlsConn {
   pod: Endpoint;
   /** From a SYN: true when the pod accepted it; null when the capture joined later. */
   podIsServer: boolean | null;
-  /** Capture times of the client's data segments, oldest first, at most DATA_TIMES_KEPT. */
-  dataTimes: number[];
+  /** The client's data segments (capture time, payload bytes), oldest first, at most DATA_TIMES_KEPT. */
+  data: Segment[];
   lastSeen: number;
   /** The loopback connection matched last, by key. */
   boundTo: string | null;
@@ -61,10 +68,15 @@ interface LoopConn {
   /** The loopback addresses as captured, per port (127.0.0.1, or 127.0.0.6 and the pod IP under Istio's inbound passthrough). */
   original: Map<number, string>;
   serverPort: number | null;
-  /** Capture times of request data (towards the server port). */
-  requestTimes: number[];
+  /** Request data segments (towards the server port). */
+  requests: Segment[];
   tls: string | null;
   lastSeen: number;
+}
+
+interface Segment {
+  t: number;
+  len: number;
 }
 
 interface Pending {
@@ -115,12 +127,12 @@ export class MeshJoin {
     const key = tlsKey(remote, podEnd);
     let c = this.tls.get(key);
     if (c === undefined) {
-      c = { key, remote, pod: podEnd, podIsServer: null, dataTimes: [], lastSeen: p.tsMicros, boundTo: null, folded: false };
+      c = { key, remote, pod: podEnd, podIsServer: null, data: [], lastSeen: p.tsMicros, boundTo: null, folded: false };
       this.remember(this.tls, key, c);
     }
     if ((p.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) c.podIsServer = toPod;
     c.lastSeen = p.tsMicros;
-    if (toPod && p.payload.length > 0) pushBounded(c.dataTimes, p.tsMicros);
+    if (toPod && p.payload.length > 0) pushBounded(c.data, { t: p.tsMicros, len: p.payload.length });
     return true;
   }
 
@@ -172,14 +184,14 @@ export class MeshJoin {
     const key = loopKey(pod.ip, p.srcPort, p.dstPort);
     let l = this.loops.get(key);
     if (l === undefined) {
-      l = { key, podIp: pod.ip, original: new Map(), serverPort: null, requestTimes: [], tls: null, lastSeen: p.tsMicros };
+      l = { key, podIp: pod.ip, original: new Map(), serverPort: null, requests: [], tls: null, lastSeen: p.tsMicros };
       this.remember(this.loops, key, l);
     }
     l.original.set(p.srcPort, p.srcIp);
     l.original.set(p.dstPort, p.dstIp);
     if ((p.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) l.serverPort = p.dstPort;
     l.lastSeen = p.tsMicros;
-    if (p.payload.length > 0 && p.dstPort === (l.serverPort ?? Math.min(p.srcPort, p.dstPort))) pushBounded(l.requestTimes, p.tsMicros);
+    if (p.payload.length > 0 && p.dstPort === (l.serverPort ?? Math.min(p.srcPort, p.dstPort))) pushBounded(l.requests, { t: p.tsMicros, len: p.payload.length });
     p.srcIp = pod.ip;
     p.dstIp = pod.ip;
   }
@@ -204,25 +216,22 @@ export class MeshJoin {
   }
 
   private matchCaller(l: LoopConn, t: number): TlsConn | null {
+    // The request's first segment on the loopback (at its start time), whose length the TLS one fits.
+    const request = l.requests.find((r) => r.t >= t) ?? { t, len: -1 };
     let best: TlsConn | null = null;
-    let bestAt = -Infinity;
+    let bestScore = Infinity;
     for (const c of this.tls.values()) {
       if (c.pod.ip !== l.podIp || !inbound(c)) continue;
-      if (c.boundTo !== null && c.boundTo !== l.key && this.loops.has(c.boundTo) && c.key !== l.tls) {
+      if (c.boundTo !== null && c.boundTo !== l.key && c.key !== l.tls) {
         // Feeding another live loopback connection: a 1:1 proxy's upstream is that one.
-        const other = this.loops.get(c.boundTo)!;
-        if (other.tls === c.key && t - other.lastSeen < CALLER_WINDOW_MICROS) continue;
+        const other = this.loops.get(c.boundTo);
+        if (other !== undefined && other.tls === c.key && t - other.lastSeen < CALLER_WINDOW_MICROS) continue;
       }
-      const at = latestAtOrBefore(c.dataTimes, t);
-      if (at !== null && at >= t - CALLER_WINDOW_MICROS && at > bestAt) {
+      const score = fitScore(c.data, request) - (c.key === l.tls ? STICKY_BONUS : 0);
+      if (score < bestScore) {
         best = c;
-        bestAt = at;
+        bestScore = score;
       }
-    }
-    const bound = l.tls === null ? undefined : this.tls.get(l.tls);
-    if (bound !== undefined) {
-      const at = latestAtOrBefore(bound.dataTimes, t);
-      if (at !== null && at >= t - CALLER_WINDOW_MICROS && at >= bestAt - STICKY_MICROS) best = bound;
     }
     if (best !== null) {
       l.tls = best.key;
@@ -241,7 +250,7 @@ export class MeshJoin {
     if (c.folded) return true;
     for (const l of this.loops.values()) {
       if (l.podIp !== pod.ip) continue;
-      for (const s of c.dataTimes) if (l.requestTimes.some((r) => r > s && r - s <= FORWARD_MICROS)) return (c.folded = true);
+      for (const r of l.requests) if (fitScore(c.data, r) <= CALLER_WINDOW_MICROS) return (c.folded = true);
     }
     return false;
   }
@@ -278,14 +287,30 @@ function inbound(c: TlsConn): boolean {
   return c.podIsServer ?? c.pod.port < c.remote.port;
 }
 
-function pushBounded(times: number[], t: number): void {
-  if (times.length >= DATA_TIMES_KEPT) times.shift();
-  times.push(t);
+function pushBounded(segments: Segment[], segment: Segment): void {
+  if (segments.length >= DATA_TIMES_KEPT) segments.shift();
+  segments.push(segment);
 }
 
-function latestAtOrBefore(times: number[], t: number): number | null {
-  for (let i = times.length - 1; i >= 0; i--) if (times[i]! <= t) return times[i]!;
-  return null;
+/** A connection matched before wins over an equal fit elsewhere (a few ms of time distance). */
+const STICKY_BONUS = 5_000;
+/** A segment of the right length beats one of the wrong length at any distance inside the window. */
+const WRONG_LENGTH_PENALTY = 10 * CALLER_WINDOW_MICROS;
+
+/**
+ * How well a TLS connection's client segments fit a loopback request segment: the capture-time
+ * distance of the best one inside the window, plus a penalty when its length is not the
+ * request's plus a record overhead; Infinity when none is inside the window.
+ */
+function fitScore(data: Segment[], request: Segment): number {
+  let best = Infinity;
+  for (const d of data) {
+    const distance = Math.abs(request.t - d.t);
+    if (distance > CALLER_WINDOW_MICROS) continue;
+    const score = distance + (TLS_OVERHEADS.includes(d.len - request.len) ? 0 : WRONG_LENGTH_PENALTY);
+    if (score < best) best = score;
+  }
+  return best;
 }
 
 /** The entry's start in capture microseconds, from its timestamp (2026-12-01T22:35:08.123456Z). */
