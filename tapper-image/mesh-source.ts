@@ -76,7 +76,7 @@ export class MeshSource {
       this.rescan = null;
     }
     if (this.unavailable !== null) return;
-    const missing = new Set([...this.wanted.keys()].filter((ip) => !this.entered.has(ip)));
+    const missing = new Map([...this.wanted].filter(([ip]) => !this.entered.has(ip)).map(([ip, p]) => [ip, { uid: p.uid, name: p.name }]));
     if (missing.size === 0) return;
     this.scans += 1;
     const scan = this.finder.scan(missing, this.ownInode);
@@ -94,8 +94,8 @@ export class MeshSource {
       this.enter(this.wanted.get(ip)!, netns);
       if (this.unavailable !== null) return;
     }
-    for (const ip of missing) if (!this.entered.has(ip) && !this.failures.has(ip)) this.failures.set(ip, 'network namespace not found yet');
-    if ([...missing].some((ip) => !this.entered.has(ip))) {
+    for (const ip of missing.keys()) if (!this.entered.has(ip) && !this.failures.has(ip)) this.failures.set(ip, 'network namespace not found yet');
+    if ([...missing.keys()].some((ip) => !this.entered.has(ip))) {
       this.rescan = setTimeout(() => this.enterMissing(), RESCAN_MS);
       this.rescan.unref();
     }

@@ -91,7 +91,8 @@ export class MeshJoin {
   /** The entered pod whose loopback frame is going through the engine right now. */
   current: MeshPod | null = null;
   private readonly pods = new Map<string, MeshPod>();
-  private readonly tls = new Map<string, TlsConn>();
+  /** Node-side connections by the entered pod's IP, then by key: a match looks at one pod's only. */
+  private readonly tls = new Map<string, Map<string, TlsConn>>();
   private readonly loops = new Map<string, LoopConn>();
   private pending: Pending[] = [];
   private lastEviction = 0;
@@ -106,10 +107,6 @@ export class MeshJoin {
     this.pods.delete(ip);
   }
 
-  get enteredCount(): number {
-    return this.pods.size;
-  }
-
   /** The engine's packet gate, first: rewrites loopback packets, remembers node-side TLS data. Never drops. */
   observe(p: Packet): boolean {
     if (p.transport !== 'tcp') return true;
@@ -122,13 +119,15 @@ export class MeshJoin {
     const pod = this.pods.get(p.dstIp) ?? this.pods.get(p.srcIp);
     if (pod === undefined || p.srcIp === p.dstIp) return true;
     const toPod = p.dstIp === pod.ip;
-    const remote = toPod ? { ip: p.srcIp, port: p.srcPort } : { ip: p.dstIp, port: p.dstPort };
-    const podEnd = toPod ? { ip: p.dstIp, port: p.dstPort } : { ip: p.srcIp, port: p.srcPort };
-    const key = tlsKey(remote, podEnd);
-    let c = this.tls.get(key);
+    const key = toPod ? `${p.srcIp}|${p.srcPort}|${p.dstIp}|${p.dstPort}` : `${p.dstIp}|${p.dstPort}|${p.srcIp}|${p.srcPort}`;
+    let conns = this.tls.get(pod.ip);
+    if (conns === undefined) this.tls.set(pod.ip, (conns = new Map()));
+    let c = conns.get(key);
     if (c === undefined) {
+      const remote = toPod ? { ip: p.srcIp, port: p.srcPort } : { ip: p.dstIp, port: p.dstPort };
+      const podEnd = toPod ? { ip: p.dstIp, port: p.dstPort } : { ip: p.srcIp, port: p.srcPort };
       c = { key, remote, pod: podEnd, podIsServer: null, data: [], lastSeen: p.tsMicros, boundTo: null, folded: false };
-      this.remember(this.tls, key, c);
+      this.remember(conns, key, c);
     }
     if ((p.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) c.podIsServer = toPod;
     c.lastSeen = p.tsMicros;
@@ -220,8 +219,8 @@ export class MeshJoin {
     const request = l.requests.find((r) => r.t >= t) ?? { t, len: -1 };
     let best: TlsConn | null = null;
     let bestScore = Infinity;
-    for (const c of this.tls.values()) {
-      if (c.pod.ip !== l.podIp || !inbound(c)) continue;
+    for (const c of this.tls.get(l.podIp)?.values() ?? []) {
+      if (!inbound(c)) continue;
       if (c.boundTo !== null && c.boundTo !== l.key && c.key !== l.tls) {
         // Feeding another live loopback connection: a 1:1 proxy's upstream is that one.
         const other = this.loops.get(c.boundTo);
@@ -245,7 +244,7 @@ export class MeshJoin {
   private fedPlaintext(e: Entry, pod: MeshPod): boolean {
     const podEnd = e.dst.ip === pod.ip ? e.dst : e.src;
     const remote = podEnd === e.dst ? e.src : e.dst;
-    const c = this.tls.get(tlsKey(remote, podEnd));
+    const c = this.tls.get(pod.ip)?.get(tlsKey(remote, podEnd));
     if (c === undefined) return false;
     if (c.folded) return true;
     for (const l of this.loops.values()) {
@@ -265,15 +264,19 @@ export class MeshJoin {
 
   private evictIdle(): void {
     let newest = 0;
-    for (const c of this.tls.values()) newest = Math.max(newest, c.lastSeen);
+    for (const conns of this.tls.values()) for (const c of conns.values()) newest = Math.max(newest, c.lastSeen);
     for (const l of this.loops.values()) newest = Math.max(newest, l.lastSeen);
     if (newest - this.lastEviction < 5_000_000) return;
     this.lastEviction = newest;
-    for (const [k, c] of this.tls) if (newest - c.lastSeen > IDLE_MICROS) this.tls.delete(k);
+    for (const [ip, conns] of this.tls) {
+      for (const [k, c] of conns) if (newest - c.lastSeen > IDLE_MICROS) conns.delete(k);
+      if (conns.size === 0) this.tls.delete(ip);
+    }
     for (const [k, l] of this.loops) if (newest - l.lastSeen > IDLE_MICROS) this.loops.delete(k);
   }
 }
 
+/** The same key observe() builds from a packet: the remote end first, then the pod's. */
 function tlsKey(remote: Endpoint, pod: Endpoint): string {
   return `${remote.ip}|${remote.port}|${pod.ip}|${pod.port}`;
 }

@@ -1,12 +1,14 @@
 // Finds a pod's network namespace on this node through the host's /proc (the DaemonSet mounts
 // it read-only at /host/proc): every process's /proc/PID/ns/net names its namespace, and the
-// pod is the namespace that holds the pod's IP as a local address (/proc/PID/net/fib_trie for
-// IPv4, /proc/PID/net/if_inet6 for IPv6). The CNI plugin puts the pod IP on the pod's own
-// interface on every cluster, so this needs neither the container runtime's socket nor the
-// kubelet's cgroup naming (kubepods-...-pod<UID>.slice under systemd, /kubepods/.../pod<UID>
-// under cgroupfs, and none at all in the simulated cluster's kubelet for pods without memory
-// limits). Reading another process's ns link takes ptrace read access: SYS_PTRACE, as the
-// pod's processes usually hold capabilities the tapper does not.
+// pod's is the namespace that holds the pod's IP as a local address (/proc/PID/net/fib_trie
+// for IPv4, /proc/PID/net/if_inet6 for IPv6; the CNI plugin puts it there on every cluster)
+// and has a process showing the pod's identity: the pod UID in its cgroup path (a real
+// kubelet's kubepods-...-pod<UID>.slice or /kubepods/.../pod<UID>) or HOSTNAME=<pod name> in
+// its environment (containerd and CRI-O set it, as does the simulated cluster's kubelet, whose
+// cgroups do not carry the UID). The IP alone is not enough: on the machine the tests run on,
+// other clusters' pod namespaces hold the same addresses. Reading another process's ns link and
+// environment takes ptrace read access: SYS_PTRACE, as the pod's processes usually hold
+// capabilities the tapper does not.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface PodNetns {
@@ -26,30 +28,39 @@ export interface ScanResult {
   foreign: number;
 }
 
+/** Who a pod is, as its processes show it: the kubelet's cgroup path has the UID, the runtime's HOSTNAME the pod name. */
+export interface PodIdentity {
+  uid: string;
+  name: string;
+}
+
+/** Processes of one namespace looked at to confirm whose it is. */
+const IDENTITY_PROCESSES = 32;
+
 export class NetnsFinder {
   /** inode -> its local IPs: a namespace's addresses are read once, not once per process. */
   private readonly addressesByInode = new Map<string, string[]>();
 
   constructor(readonly hostProc: string) {}
 
-  /** One pass over the host's processes, looking for namespaces holding any of `ips`. */
-  scan(ips: Set<string>, ownInode: string | null): ScanResult {
+  /**
+   * One pass over the host's processes, looking for the namespaces of the pods in `wanted`
+   * (by pod IP). A namespace holding the IP is the pod's only when one of its processes shows
+   * the pod's identity: another namespace can hold the same address (a second cluster or a
+   * container runtime's network on the same host, as in the simulated cluster's test runs).
+   */
+  scan(wanted: Map<string, PodIdentity>, ownInode: string | null): ScanResult {
     const found = new Map<string, PodNetns>();
     let denied = 0;
     let foreign = 0;
-    const seen = new Set<string>();
     let pids: string[];
     try {
       pids = readdirSync(this.hostProc).filter((d) => /^\d+$/.test(d));
     } catch {
       return { found, denied, foreign };
     }
-    let complete = true;
+    const pidsByInode = new Map<string, string[]>();
     for (const pid of pids) {
-      if (found.size === ips.size) {
-        complete = false;
-        break;
-      }
       let inode: string;
       try {
         inode = readlinkSync(`${this.hostProc}/${pid}/ns/net`);
@@ -60,23 +71,46 @@ export class NetnsFinder {
       }
       if (inode === ownInode) continue;
       foreign += 1;
-      if (seen.has(inode)) continue;
-      seen.add(inode);
+      const list = pidsByInode.get(inode);
+      if (list === undefined) pidsByInode.set(inode, [pid]);
+      else list.push(pid);
+    }
+    for (const [inode, inodePids] of pidsByInode) {
       let addresses = this.addressesByInode.get(inode);
       if (addresses === undefined) {
-        addresses = readAddresses(`${this.hostProc}/${pid}/net`);
-        // An empty read is a process that ended: try the namespace again through another.
-        if (addresses.length === 0) {
-          seen.delete(inode);
-          continue;
+        addresses = [];
+        for (const pid of inodePids.slice(0, 3)) {
+          addresses = readAddresses(`${this.hostProc}/${pid}/net`);
+          if (addresses.length > 0) break; // empty: that process ended, try another
         }
+        if (addresses.length === 0) continue;
         this.addressesByInode.set(inode, addresses);
       }
-      for (const ip of addresses) if (ips.has(ip) && !found.has(ip)) found.set(ip, { path: `${this.hostProc}/${pid}/ns/net`, pid: Number(pid), inode });
+      for (const ip of addresses) {
+        const pod = wanted.get(ip);
+        if (pod === undefined || found.has(ip)) continue;
+        const pid = inodePids.slice(0, IDENTITY_PROCESSES).find((p) => this.isPods(p, pod));
+        if (pid !== undefined) found.set(ip, { path: `${this.hostProc}/${pid}/ns/net`, pid: Number(pid), inode });
+      }
     }
-    // After a full pass, forget namespaces no process names any more (their inodes may be reused).
-    if (complete) for (const inode of this.addressesByInode.keys()) if (!seen.has(inode)) this.addressesByInode.delete(inode);
+    // Forget namespaces no process names any more (their inodes may be reused).
+    for (const inode of this.addressesByInode.keys()) if (!pidsByInode.has(inode)) this.addressesByInode.delete(inode);
     return { found, denied, foreign };
+  }
+
+  /** The kubelet's cgroup path names the pod UID (pod<UID>, with _ under systemd); the runtime sets HOSTNAME to the pod's name. */
+  private isPods(pid: string, pod: PodIdentity): boolean {
+    try {
+      const cgroup = readFileSync(`${this.hostProc}/${pid}/cgroup`, 'utf8');
+      if (pod.uid !== '' && (cgroup.includes(pod.uid) || cgroup.includes(pod.uid.replace(/-/g, '_')))) return true;
+    } catch {
+      // ended
+    }
+    try {
+      return readFileSync(`${this.hostProc}/${pid}/environ`, 'latin1').split('\0').includes(`HOSTNAME=${pod.name}`);
+    } catch {
+      return false;
+    }
   }
 }
 
