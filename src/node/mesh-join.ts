@@ -12,9 +12,8 @@
 //   - folds the TLS leg: a TLS entry into an entered pod is held, and dropped when its
 //     connection fed a plaintext call (matched, or a segment that fits a loopback request of
 //     the pod), so each call is reported once, in plaintext.
-// Time alone does not do: the capture times of a pod's loopback and of the node's interfaces
-// were seen up to 0.43 s apart in the simulated cluster (kernel timestamps of TCP on loopback),
-// so time only bounds the candidates (CALLER_WINDOW_MICROS either side) and orders them.
+// Time alone picks the wrong connection when several send within the same few ms; the length
+// tells them apart. Time bounds the candidates (CALLER_WINDOW_MICROS either side) and orders them.
 // Held entries wait a short wall-clock time: the node's and the pod's capture handles deliver
 // independently (each batches up to the capture wait), so the other leg may come in later.
 import { TcpFlag, type Packet } from '../decode/packet.js';
