@@ -37,7 +37,7 @@ export interface StackArgs {
   'node-selector'?: string;
   toleration: string[];
   'priority-class'?: string;
-  mesh: boolean;
+  mesh: string;
   'orphan-timeout': string;
   'node-max-rate': number;
 }
@@ -51,7 +51,7 @@ export function withStackFlags<T>(y: Argv<T>): Argv<T & StackArgs> {
     .option('node-selector', { type: 'string', describe: 'only run tappers on nodes with these labels (key=value,...)' })
     .option('toleration', { type: 'string', array: true, default: [] as string[], describe: 'an extra toleration, key=value:Effect (the tappers tolerate every taint already)' })
     .option('priority-class', { type: 'string', describe: "the tappers' PriorityClass" })
-    .option('mesh', { type: 'boolean', default: false, describe: 'capture inside pod network namespaces (meshes: adds SYS_ADMIN and SYS_PTRACE)' })
+    .option('mesh', { type: 'string', choices: ['auto', 'on', 'off'], default: 'auto', describe: 'capture the plaintext inside pods with a mesh sidecar (auto), inside every target pod (on), or never (off); unless off the tappers get SYS_ADMIN and SYS_PTRACE (docs/mesh.md)' })
     .option('orphan-timeout', { type: 'string', default: '10m', describe: 'if the CLI is killed, the stack removes itself after this long (0: never)' })
     .option('node-max-rate', { type: 'number', default: 0, describe: "entries per second each node's tapper sends at most; the rest are dropped there and counted (0: no cap)" }) as unknown as Argv<T & StackArgs>;
 }
@@ -74,6 +74,7 @@ export interface StackOptionArgs extends StackArgs {
 export async function stackOptionsFrom(args: StackOptionArgs, withReaper = true): Promise<StackFlagOptions> {
   // Loaded when a command runs, not when the CLI starts (js-yaml and the templates).
   const { DEFAULT_TAPPER_IMAGE, parseNodeSelector, parseToleration } = await import('../src/kube/manifests.js');
+  const { parseMeshMode } = await import('../src/kube/mesh-detect.js');
   return {
     namespace: args['tap-namespace'],
     image: args['tapper-image'] ?? DEFAULT_TAPPER_IMAGE,
@@ -83,7 +84,7 @@ export async function stackOptionsFrom(args: StackOptionArgs, withReaper = true)
     tolerations: args.toleration.map(parseToleration),
     imagePullSecrets: args['image-pull-secret'],
     priorityClass: args['priority-class'],
-    mesh: args.mesh,
+    mesh: parseMeshMode(args.mesh),
     orphanSeconds: withReaper ? parseSeconds(args['orphan-timeout'], '--orphan-timeout') : 0,
     maxBody: parseByteSize(args['max-body'], '--max-body'),
     maxMessages: args['max-messages'] ?? 100,

@@ -10,6 +10,18 @@
 // batches (one call per wake-up, not one per packet). A handle can be opened inside another
 // network namespace (a pod's, for mesh capture) without the process leaving its own.
 //
+// Entering that way, not a child capture process under nsenter: the packets stay in-process,
+// in the same batches as the node handle's (a child would copy every packet through a pipe
+// and cost a process per pod), and only the open runs in the pod's namespace.
+// test/capture/live.test.ts shows the handle capturing a namespace's loopback, not the host's;
+// test/kube/mesh-shop.test.ts the shop's calls captured so inside the payments pod.
+//
+// No node-pre-gyp: the addon is one `cc` call against libpcap and Node's headers, run in the
+// image's build stage (tapper-image/Dockerfile) and by scripts/build-addon.mjs for the tests.
+// Only the tapper loads it, and the tapper ships as an image built for one Node and one libc,
+// so there is no prebuilt binary to choose per platform and no install-time build to fall back
+// to: the CLI (what `make dist` packages) never loads it.
+//
 // Batch layout in the Buffer the caller gives: per packet, four little-endian uint32 (tv_sec,
 // tv_usec, caplen, len) then caplen bytes, padded to 4 bytes. The callback gets (count, bytes);
 // the contents are valid only until it returns, as the engine's Frame contract says.

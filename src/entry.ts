@@ -56,6 +56,17 @@ export interface Entry {
   node?: string;
   /** How the tapper saw the call (cluster mode; set by the tapper). */
   capture?: CaptureInfo;
+  /** Captured inside a meshed pod, between the app and its sidecar (docs/mesh.md). */
+  mesh?: MeshInfo;
+}
+
+export interface MeshInfo {
+  /** The sidecar's kind as the CLI detected it: istio, linkerd, other (--mesh on). */
+  sidecar: string;
+  /** The plaintext connection's own ends inside the pod (127.0.0.1 on both, as captured). */
+  loopback: { src: Endpoint; dst: Endpoint };
+  /** The node-side mTLS connection the caller was matched by; absent when none matched. */
+  tls?: { src: Endpoint; dst: Endpoint };
 }
 
 export interface CaptureInfo {

@@ -15,6 +15,7 @@ import { TokenCheck, TokenError } from './auth.js';
 import { FileSource } from './file-source.js';
 import { Hub } from './hub.js';
 import { LiveSource } from './live-source.js';
+import { MeshSource } from './mesh-source.js';
 import { PacketHub } from './packet-hub.js';
 import { parseOptions, type TapperOptions } from './options.js';
 import { handleRequest } from './routes.js';
@@ -69,7 +70,11 @@ async function main(): Promise<void> {
   );
   hub = new Hub(options.nodeName, targets, pipeline.engine.stats, options.file !== null);
   packets = new PacketHub(options.nodeName, targets, pipeline.engine.memory, options.file !== null);
-  pipeline.engine.packetObserver = (packet, frame) => packets!.observe(packet, frame);
+  // A pod's loopback frames (mesh capture) stay out of /packets: their link type is not the
+  // node interface's, and their addresses were given the pod's IP (docs/mesh.md).
+  pipeline.engine.packetObserver = (packet, frame) => {
+    if (pipeline.mesh.current === null) packets!.observe(packet, frame);
+  };
   const caughtUp = async () => {
     await hub!.caughtUp();
     await packets!.caughtUp();
@@ -77,9 +82,13 @@ async function main(): Promise<void> {
 
   let live: LiveSource | null = null;
   let file: FileSource | null = null;
+  let mesh: MeshSource | null = null;
   try {
     if (options.file !== null) file = new FileSource(options.file, options.pace, pipeline, caughtUp, log);
-    else live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
+    else {
+      live = new LiveSource(options.device, memory.kernelRing, options.captureWaitMs, pipeline, targets, options.port, log);
+      mesh = new MeshSource(options.hostProc, options.captureWaitMs, pipeline, targets, log);
+    }
   } catch (err) {
     if (err instanceof UsageError) fail(err);
     fail(new Error(`cannot capture on ${options.device}: ${(err as Error).message}`));
@@ -101,6 +110,7 @@ async function main(): Promise<void> {
             nodeName: options.nodeName,
             source: file ? 'file' : 'live',
             capture: () => (file ? file.stats() : live!.handles.stats()),
+            mesh: () => mesh?.stats() ?? null,
             pipeline,
             hub: hub!,
             packets: packets!,
@@ -141,6 +151,7 @@ async function main(): Promise<void> {
     deadline.unref();
     // Stop capturing, flush the engine (pending calls come out), end every stream.
     live?.stop();
+    mesh?.stop();
     await file?.stop();
     pipeline.finish();
     await Promise.all([...hub!.open, ...packets!.open.map((s) => s.consumer)].map((c) => c.end()));

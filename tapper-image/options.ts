@@ -41,6 +41,8 @@ export interface TapperOptions {
   /** Entries per second each /entries stream sends at most (0: no cap). */
   maxRate: number;
   heartbeatMs: number;
+  /** The host's /proc (a read-only hostPath mount), where mesh capture finds pods' network namespaces. */
+  hostProc: string;
 }
 
 export async function parseOptions(argv: string[]): Promise<TapperOptions> {
@@ -63,6 +65,7 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     .option('consumer-queue', { type: 'string', default: '4MiB', describe: 'entries waiting per /entries stream at most, in bytes (the queues share an eighth of the memory budget)' })
     .option('max-rate', { type: 'number', default: 0, describe: 'entries per second each /entries stream sends at most; the rest are dropped and counted (0: no cap)' })
     .option('heartbeat', { type: 'number', default: 15, describe: 'seconds between heartbeat lines on an idle stream' })
+    .option('host-proc', { type: 'string', default: '/host/proc', describe: "the host's /proc, to find meshed pods' network namespaces (docs/mesh.md)" })
     .strict()
     .help()
     .version(false)
@@ -104,5 +107,6 @@ export async function parseOptions(argv: string[]): Promise<TapperOptions> {
     consumerQueueBytes: parseByteSize(args['consumer-queue'], '--consumer-queue'),
     maxRate,
     heartbeatMs: Math.round(heartbeat * 1000),
+    hostProc: args['host-proc'],
   };
 }

@@ -11,6 +11,8 @@ export interface StatsSources {
   nodeName: string;
   source: 'live' | 'file';
   capture: () => CaptureHandleStats | FileSourceStats;
+  /** Mesh capture (live only): the pods entered, those waiting, and why it cannot run if so. */
+  mesh: () => Record<string, unknown> | null;
   pipeline: NodePipeline;
   hub: Hub;
   packets: PacketHub;
@@ -46,6 +48,7 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
     source: s.source,
     time: new Date().toISOString(),
     capture,
+    mesh: s.mesh(),
     engine: s.pipeline.engine.stats.toJSON(),
     entries: s.hub.entries,
     connections: s.pipeline.engine.liveConnections,

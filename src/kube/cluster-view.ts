@@ -8,7 +8,7 @@ import { Informer, type Meta } from './informer.js';
 import { NameResolver, type NodeInfo, type PodInfo, type ServiceInfo } from './resolver.js';
 
 export interface PodObject extends Meta {
-  spec: { nodeName?: string; hostNetwork?: boolean; containers: { name: string; ports?: { containerPort: number }[] }[] };
+  spec: { nodeName?: string; hostNetwork?: boolean; containers: { name: string; ports?: { containerPort: number }[] }[]; initContainers?: { name: string; restartPolicy?: string }[] };
   status: { phase?: string; podIP?: string; podIPs?: { ip: string }[]; hostIP?: string };
 }
 

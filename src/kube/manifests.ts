@@ -9,6 +9,7 @@ import yaml from 'js-yaml';
 import pkg from '../../package.json' with { type: 'json' };
 import { UsageError } from '../errors.js';
 import { LABELS, TAPPER_PORT } from './labels.js';
+import type { MeshMode } from './mesh-detect.js';
 
 /** In the bundled CLI the templates are inlined by scripts/build.mjs; from source they are read. */
 declare const __TAP_MANIFESTS__: Record<string, string> | undefined;
@@ -37,8 +38,8 @@ export interface StackOptions {
   tolerations: Record<string, unknown>[];
   imagePullSecrets: string[];
   priorityClass?: string;
-  /** Enter pod network namespaces to capture inside meshes (adds SYS_ADMIN, SYS_PTRACE). */
-  mesh: boolean;
+  /** Mesh capture (docs/mesh.md): unless off, the tappers may enter pod network namespaces (SYS_ADMIN, SYS_PTRACE). */
+  mesh: MeshMode;
   /** Body bytes kept per entry, and whether credentials are redacted (the tappers' engine does both). */
   maxBody: number;
   maxMessages: number;
@@ -96,7 +97,7 @@ export function renderStack(o: StackOptions): KubeObject[] {
     memoryBudget: memoryBudgetFor(o.memoryBytes),
     cpu: o.cpu,
     cpuRequest: '50m',
-    capabilities: o.mesh ? ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'] : ['NET_RAW', 'NET_ADMIN'],
+    capabilities: o.mesh !== 'off' ? ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'] : ['NET_RAW', 'NET_ADMIN'],
     // The Job's deadline (renewed by every heartbeat) is the bound; the reaper acts before it.
     deadlineSeconds: o.orphanSeconds,
     staleAfter: String(reaperStaleSeconds(o.orphanSeconds)),

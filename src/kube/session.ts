@@ -199,7 +199,7 @@ export async function runTap(req: TapRequest): Promise<number> {
     let waitingNoticed = false;
     const refreshTargets = (renew: boolean) => {
       const pods = selectPods(view, selection);
-      const body = targetsBody(view, pods);
+      const body = targetsBody(view, pods, req.stack.mesh);
       const text = JSON.stringify(body);
       const now = new Set(pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
       for (const p of now) if (!announced.has(p)) progress.notice(`+ pod ${p}`);

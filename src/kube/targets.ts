@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import type { ClusterView, PodObject } from './cluster-view.js';
 import { serviceInfo } from './cluster-view.js';
+import { sidecarFor, type MeshMode } from './mesh-detect.js';
 
 export interface Selection {
   /** Namespaces whose pods are tapped; empty: every namespace. (Names are resolved more widely.) */
@@ -94,7 +95,7 @@ export interface TargetsBody {
 export const TARGETS_TTL_SECONDS = 120;
 
 /** The targets sent to every tapper (each captures the pods of its own node). */
-export function targetsBody(view: ClusterView, pods: PodObject[]): TargetsBody {
+export function targetsBody(view: ClusterView, pods: PodObject[], mesh: MeshMode): TargetsBody {
   // Every Service with a ClusterIP, not only the targets' own: a target that dials any of them
   // (kube-dns above all) is seen before DNAT and after, and the tapper keeps one copy only of
   // what it knows to be a Service (src/node/dnat.ts).
@@ -110,7 +111,7 @@ export function targetsBody(view: ClusterView, pods: PodObject[]): TargetsBody {
     ttl: TARGETS_TTL_SECONDS,
     pods: pods.map((p) => ({
       ip: p.status.podIP!, uid: p.metadata.uid, namespace: p.metadata.namespace ?? '', name: p.metadata.name, node: p.spec.nodeName ?? '',
-      hostNetwork: p.spec.hostNetwork === true, sidecar: sidecarOf(p),
+      hostNetwork: p.spec.hostNetwork === true, sidecar: sidecarFor(p, mesh),
     })),
     services,
   };
@@ -133,14 +134,6 @@ function serviceEndpoints(view: ClusterView): Map<string, string[]> {
     }
   }
   return out;
-}
-
-/** Istio and Linkerd inject a proxy container of a known name. */
-function sidecarOf(pod: PodObject): string | null {
-  const names = (pod.spec?.containers ?? []).map((c) => c.name);
-  if (names.includes('istio-proxy')) return 'istio';
-  if (names.includes('linkerd-proxy')) return 'linkerd';
-  return null;
 }
 
 /**

@@ -1,7 +1,9 @@
 // Which node's tapper reports a call (docs/tapper-api.md, "One call, one entry"), decided by
 // every tapper alike from the session's targets, so the CLI never pairs copies:
 //   - the client's node, when the client is a target pod (it saw the ClusterIP dialled);
-//   - otherwise the server's node (callers outside the targets).
+//   - otherwise the server's node (callers outside the targets);
+//   - but the server's node when the server is a meshed pod (a sidecar, docs/mesh.md): only
+//     that node sees the plaintext inside the pod, and it folds the mTLS leg into it.
 // "Client" is the entry's `src` (for the few calls a server starts, AMQP deliveries and
 // Redis pushes, that is the server: both tappers still read the same entry the same way).
 
@@ -23,7 +25,7 @@ export function placeEntry(entry: Entry, session: SessionView | undefined, nodeN
   const local: LocalEnd[] = [];
   if (srcPod?.node === nodeName) local.push('src');
   if (dstPod?.node === nodeName) local.push('dst');
-  const owner = srcPod?.node ?? dstPod?.node;
+  const owner = dstPod?.sidecar ? dstPod.node : (srcPod?.node ?? dstPod?.node);
   if (owner === undefined) return reportUntargeted ? { kind: 'report', local } : { kind: 'unrelated' };
   if (owner !== nodeName) return { kind: 'otherNode', owner };
   return { kind: 'report', local };

@@ -1,12 +1,14 @@
 // A node's engine: the same Engine as `kubectl tap read`, behind the two node-level gates
 // (one copy of each packet, the pre-DNAT leg kept out), with each entry handed on together
-// with the Service address its client dialled.
+// with the Service address its client dialled. Mesh capture's frames (a pod's loopback) go
+// through the same engine, joined to the node-side mTLS leg by src/node/mesh-join.ts.
 
 import type { Frame } from '../capture/frame.js';
 import { Engine } from '../engine.js';
 import type { Entry } from '../entry.js';
 import type { EngineOptions } from '../protocols/types.js';
 import { DnatTracker, type Dialed } from './dnat.js';
+import { MeshJoin, type MeshPod } from './mesh-join.js';
 import { PacketDedup } from './packet-dedup.js';
 import type { TargetService } from './targets.js';
 
@@ -14,12 +16,30 @@ export class NodePipeline {
   readonly engine: Engine;
   readonly dedup: PacketDedup;
   readonly dnat: DnatTracker;
+  readonly mesh: MeshJoin;
 
-  constructor(options: EngineOptions, onEntry: (entry: Entry, dialed: Dialed | null) => void) {
-    this.engine = new Engine(options, (entry) => onEntry(entry, this.dnat.dialedFor(entry)));
+  constructor(options: EngineOptions, private readonly onEntry: (entry: Entry, dialed: Dialed | null) => void) {
+    this.engine = new Engine(options, (entry) => this.mesh.entry(entry, this.dnat.dialedFor(entry), onEntry));
     this.dedup = new PacketDedup(this.engine.stats);
     this.dnat = new DnatTracker(this.engine.stats);
-    this.engine.packetGate = (packet) => this.dedup.firstCopy(packet) && this.dnat.keep(packet);
+    this.mesh = new MeshJoin(this.engine.stats);
+    // The mesh join first: it gives a pod's loopback packets the pod's address.
+    this.engine.packetGate = (packet) => this.mesh.observe(packet) && this.dedup.firstCopy(packet) && this.dnat.keep(packet);
+  }
+
+  /** A frame captured on an entered pod's loopback. */
+  handleLoopbackFrame(pod: MeshPod, frame: Frame): void {
+    this.mesh.current = pod;
+    try {
+      this.engine.handleFrame(frame);
+    } finally {
+      this.mesh.current = null;
+    }
+  }
+
+  /** Releases the entries the mesh join held long enough. */
+  flushMesh(nowMs = Date.now()): void {
+    this.mesh.flush(this.onEntry, nowMs);
   }
 
   setServices(byIp: Map<string, TargetService>): void {
@@ -37,5 +57,6 @@ export class NodePipeline {
 
   finish(): void {
     this.engine.finish();
+    this.mesh.flush(this.onEntry, Date.now(), true);
   }
 }

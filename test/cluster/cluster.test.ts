@@ -93,7 +93,7 @@ if (skipReason) {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Node:\\s+${pod.spec.nodeName}/10\\.243\\.0\\.\\d`));
     assert.match(r.stdout, new RegExp(`IP:\\s+${pod.status.podIP.replace(/\./g, '\\.')}`));
-    assert.match(r.stdout, /mesh-proxy:/);
+    assert.match(r.stdout, /istio-proxy:/);
     assert.match(r.stdout, /Controlled By:\s+ReplicaSet\/payments-/);
     assert.match(r.stdout, /Scheduled .* Successfully assigned shop\//);
   });

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { ensureBuilt, repoRoot } from '../helpers/cli.js';
 import { kubectl, waitFor } from '../cluster/kubectl.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadConnection } from '../../src/kube/kubeconfig.js';
 
 export interface LiveTap {
   child: ChildProcess;
@@ -64,4 +66,18 @@ export async function kubectlJson(kubeconfig: string, args: string[]): Promise<a
   const r = await kubectl(kubeconfig, [...args, '-o', 'json']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
+}
+
+/** The tappers' /stats, read through the API server's proxy with the session token from the Secret. */
+export async function tapperStats(kubeconfig: string, namespace = 'kubectl-tap'): Promise<any[]> {
+  const conn = loadConnection({ kubeconfig });
+  const client = new KubeClient(conn.kc, 10_000);
+  try {
+    const secret = await kubectlJson(kubeconfig, ['get', 'secret', '-n', namespace, 'kubectl-tap-session']);
+    const token = Buffer.from(secret.data.token, 'base64').toString('utf8');
+    const pods = await kubectlJson(kubeconfig, ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/component=tapper']);
+    return await Promise.all(pods.items.map((p: any) => client.json('GET', `/api/v1/namespaces/${namespace}/pods/https:${p.metadata.name}:8449/proxy/stats`, { headers: { 'X-Tap-Token': token } })));
+  } finally {
+    client.close();
+  }
 }

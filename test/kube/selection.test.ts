@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.js';
 import { compileLabelSelector, parseQuery } from '../../src/kube/targets.js';
 import { renderStack, reaperStaleSeconds, stackYaml, type StackOptions } from '../../src/kube/manifests.js';
+import { detectSidecar, parseMeshMode, sidecarFor } from '../../src/kube/mesh-detect.js';
 import { referencesNames, isNoise } from '../../src/kube/session.js';
 import type { Entry } from '../../src/entry.js';
 import { compileShorthands, joinClauses } from '../../src/kube/shorthand.js';
@@ -49,7 +50,7 @@ test('filters that read resolved names stay in the CLI, the rest go to the nodes
 const base: StackOptions = {
   namespace: 'kubectl-tap', image: 'kubectl-tap/tapper:0.1.0', token: 'tok', memoryBytes: 256 * 1024 * 1024, cpu: '500m',
   nodeSelector: { pool: 'a' }, tolerations: [{ key: 'x', operator: 'Exists' }], imagePullSecrets: ['regcred'], priorityClass: 'high',
-  mesh: false, preinstalled: false, orphanSeconds: 600, sessionId: 's1', maxBody: 65536, maxMessages: 100, redact: false,
+  mesh: 'off', preinstalled: false, orphanSeconds: 600, sessionId: 's1', maxBody: 65536, maxMessages: 100, redact: false,
   redactHeaders: [], protoBundle: null, maxRate: 0,
 };
 
@@ -96,7 +97,30 @@ test('the stack refuses what cannot work', () => {
   assert.throws(() => renderStack({ ...base, namespace: 'Not_Valid' }), /not a valid namespace name/);
   assert.throws(() => renderStack({ ...base, orphanSeconds: 20 }), /--orphan-timeout must be 0 \(no self-removal\) or at least 45s/);
   assert.deepEqual(renderStack({ ...base, orphanSeconds: 0 }).map((o) => o.kind), ['Namespace', 'ServiceAccount', 'Secret', 'DaemonSet']);
-  assert.deepEqual(renderStack({ ...base, mesh: true }).find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].securityContext.capabilities.add, ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE']);
+  const capabilities = (mesh: StackOptions['mesh']) => renderStack({ ...base, mesh }).find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].securityContext.capabilities.add;
+  assert.deepEqual(capabilities('auto'), ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE']);
+  assert.deepEqual(capabilities('on'), ['NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE']);
+  assert.deepEqual(capabilities('off'), ['NET_RAW', 'NET_ADMIN']);
+});
+
+test('mesh detection: proxy containers, native sidecars, injector annotations; --mesh on and off', () => {
+  const pod = (spec: object, annotations: Record<string, string> = {}) => ({ metadata: { annotations }, spec: { containers: [{ name: 'app' }], ...spec } });
+  assert.equal(detectSidecar(pod({ containers: [{ name: 'app' }, { name: 'istio-proxy' }] })), 'istio');
+  assert.equal(detectSidecar(pod({ containers: [{ name: 'app' }, { name: 'linkerd-proxy' }] })), 'linkerd');
+  // A native sidecar is an init container that keeps running; a plain init container is not one.
+  assert.equal(detectSidecar(pod({ initContainers: [{ name: 'istio-proxy', restartPolicy: 'Always' }] })), 'istio');
+  assert.equal(detectSidecar(pod({ initContainers: [{ name: 'linkerd-proxy' }] })), null);
+  assert.equal(detectSidecar(pod({}, { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}' })), 'istio');
+  assert.equal(detectSidecar(pod({}, { 'linkerd.io/proxy-version': 'edge-24.1.1' })), 'linkerd');
+  // Asking for injection is not being injected.
+  assert.equal(detectSidecar(pod({}, { 'sidecar.istio.io/inject': 'true' })), null);
+  assert.equal(detectSidecar(pod({ hostNetwork: true, containers: [{ name: 'istio-proxy' }] })), null);
+  const plain = pod({});
+  const meshed = pod({ containers: [{ name: 'app' }, { name: 'istio-proxy' }] });
+  assert.deepEqual([sidecarFor(plain, 'auto'), sidecarFor(meshed, 'auto')], [null, 'istio']);
+  assert.deepEqual([sidecarFor(plain, 'on'), sidecarFor(meshed, 'on')], ['other', 'istio']);
+  assert.deepEqual([sidecarFor(plain, 'off'), sidecarFor(meshed, 'off')], [null, null]);
+  assert.throws(() => parseMeshMode('yes'), /--mesh must be one of auto, on, off, not "yes"/);
 });
 
 test('shorthand filters compile to JSONata: values of a flag are alternatives, names stay in the CLI', () => {

@@ -17,9 +17,9 @@ import { hasKubectl, kubectl, waitFor } from '../cluster/kubectl.js';
 import { repoRoot } from '../cluster/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { assertValidEntries } from '../helpers/schema.js';
-import { KubeClient } from '../../src/kube/client.js';
-import { loadConnection } from '../../src/kube/kubeconfig.js';
-import { kubectlJson, ourObjects, startTap, stopTap, waitForLines, type LiveTap } from './live.js';
+import { kubectlJson, ourObjects, startTap, stopTap, tapperStats as statsOfTappers, waitForLines, type LiveTap } from './live.js';
+
+const tapperStats = (namespace = 'kubectl-tap') => statsOfTappers(kc(), namespace);
 import { publishTapperBuild } from './tapper-build.js';
 import { imageTestsSkip, podman } from '../image/podman.js';
 import pkg from '../../package.json' with { type: 'json' };
@@ -37,20 +37,6 @@ async function shopCounters(app: string): Promise<Record<string, number>> {
   const r = await k(['get', '--raw', `/api/v1/namespaces/shop/pods/${pod}:9100/proxy/metrics`]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout).counters;
-}
-
-/** The tappers' /stats, read through the API server's proxy with the session token from the Secret. */
-async function tapperStats(namespace = 'kubectl-tap'): Promise<any[]> {
-  const conn = loadConnection({ kubeconfig: kc() });
-  const client = new KubeClient(conn.kc, 10_000);
-  try {
-    const secret = await kubectlJson(kc(), ['get', 'secret', '-n', namespace, 'kubectl-tap-session']);
-    const token = Buffer.from(secret.data.token, 'base64').toString('utf8');
-    const pods = await kubectlJson(kc(), ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/component=tapper']);
-    return await Promise.all(pods.items.map((p: any) => client.json('GET', `/api/v1/namespaces/${namespace}/pods/https:${p.metadata.name}:8449/proxy/stats`, { headers: { 'X-Tap-Token': token } })));
-  } finally {
-    client.close();
-  }
 }
 
 if (skipReason) {

@@ -11,7 +11,7 @@ import { startLoadgen } from './loadgen.js';
 
 const services: Record<string, () => void | Promise<void>> = {
   catalog: startCatalog, cart: startCart, frontend: startFrontend, checkout: startCheckout, payments: startPayments,
-  'mesh-proxy': startMeshProxy, shipping: startShipping, 'partner-rates': startPartner, kafka: startKafka, loadgenerator: startLoadgen,
+  'istio-proxy': startMeshProxy, shipping: startShipping, 'partner-rates': startPartner, kafka: startKafka, loadgenerator: startLoadgen,
 };
 
 const name = process.argv[2] ?? '';

@@ -1,5 +1,5 @@
 // payments: the application listens on 127.0.0.1:8080 only (plain HTTP/1.1); its
-// mesh-proxy sidecar (same pod, same network namespace) terminates mutual TLS on :8443 and
+// istio-proxy sidecar (named and annotated as Istio injects it) (same pod, same network namespace) terminates mutual TLS on :8443 and
 // forwards to it, so the plaintext exists only on the pod's loopback, as with a service mesh.
 import http from 'node:http';
 import net from 'node:net';
@@ -35,7 +35,7 @@ export function startMeshProxy(): void {
   server.listen(8443, '0.0.0.0');
   http.createServer((req, res) => {
     res.writeHead(req.url === '/metrics' ? 200 : 404, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ service: 'mesh-proxy', counters: { accepted, rejected } }));
+    res.end(JSON.stringify({ service: 'istio-proxy', counters: { accepted, rejected } }));
   }).listen(9101, '0.0.0.0');
-  console.log('mesh-proxy mTLS :8443 -> 127.0.0.1:' + upstreamPort);
+  console.log('istio-proxy mTLS :8443 -> 127.0.0.1:' + upstreamPort);
 }
