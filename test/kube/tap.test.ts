@@ -505,7 +505,9 @@ if (skipReason) {
       process.kill(first, 'SIGTERM');
       const second = await waitFor('the tapper restarted', async () => {
         const status = (await kubectlJson(kc(), ['get', 'pod', '-n', 'kubectl-tap', pod.metadata.name])).status.containerStatuses[0];
-        return status.restartCount >= 1 && status.state.running ? tapperPid(pod.metadata.name) : undefined;
+        // Ready, not only running: its SIGTERM handler is installed once it listens (before,
+        // as PID 1 without a handler, it would not even see the signal).
+        return status.restartCount >= 1 && status.state.running && status.ready ? tapperPid(pod.metadata.name) : undefined;
       }, 60_000);
       assert.notEqual(second, first);
       process.kill(second, 'SIGTERM');
