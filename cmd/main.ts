@@ -22,7 +22,7 @@ if (argv[0] === '__complete') {
 
 function run(): void {
   // No top-level await: the single executable (scripts/sea.mjs) runs a CommonJS build.
-  void yargs(argv)
+  const cli = yargs(argv)
     .scriptName('kubectl tap')
     .usage('$0 [POD_REGEX | TYPE/NAME] [options]\n$0 <command> [options]\n\nStream the API calls of Kubernetes pods as JSON, one entry a line.')
     // Subcommands are matched before the default command, so their names win over a pod regex
@@ -39,7 +39,20 @@ function run(): void {
       if (error) reportAndExit(error);
       process.stderr.write(`kubectl tap: ${usageMessage(message, argv, commandNames)}\n`);
       process.exit(EXIT_USAGE);
-    })
-    .parseAsync()
-    .catch(reportAndExit);
+    });
+  skipHelpCache(cli);
+  void cli.parseAsync().catch(reportAndExit);
+}
+
+/**
+ * yargs renders the whole help text each time it starts a subcommand, to have it at hand
+ * should the command fail later. Our fail handler never prints it (reportAndExit for errors,
+ * usageMessage for usage), and rendering it (cliui's word wrapping) was 63 ms of the 420 ms
+ * that `read` of an empty capture takes (--cpu-prof): skipped here, through yargs' internal
+ * usage object since no option turns it off. `--help` is rendered as before.
+ */
+function skipHelpCache(cli: object): void {
+  const internal = cli as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }

@@ -5,7 +5,7 @@
 import type { Frame } from './capture/frame.js';
 import { PacketDecoder } from './decode/decoder.js';
 import type { Packet } from './decode/packet.js';
-import { makeEntry, type Call, type Entry } from './entry.js';
+import { makeEntry, type Call, type Entry, type ProtocolName } from './entry.js';
 import { chargeableBytes, DEFAULT_MEMORY_BUDGET, MemoryBudget } from './memory/budget.js';
 import { openConnection } from './protocols/dispatch.js';
 import type { EngineOptions } from './protocols/types.js';
@@ -15,6 +15,16 @@ import { Stats } from './stats.js';
 import { TcpAssembler, type TcpLimits } from './tcp/assembler.js';
 
 export const DEFAULT_MAX_BODY = 64 * 1024;
+
+/**
+ * The counter of each protocol's entries, named once: a name built per entry
+ * (`entries.${protocol}`) is a new string the counters' Map must hash each time, 3% of the
+ * CPU on the Redis bench capture.
+ */
+const ENTRY_COUNTERS: Record<ProtocolName, string> = {
+  http: 'entries.http', grpc: 'entries.grpc', redis: 'entries.redis', kafka: 'entries.kafka',
+  amqp: 'entries.amqp', dns: 'entries.dns', tls: 'entries.tls',
+};
 
 export function engineOptions(partial: Partial<EngineOptions> = {}): EngineOptions {
   return {
@@ -95,7 +105,7 @@ export class Engine {
   private emit(call: Call, client: { ip: string; port: number }, server: { ip: string; port: number }): void {
     const entry = makeEntry(call, client, server);
     if (this.options.redact) redactEntry(entry, this.options.redactHeaders);
-    this.stats.add(`entries.${entry.protocol}`);
+    this.stats.add(ENTRY_COUNTERS[entry.protocol]);
     this.onEntry(entry);
   }
 }

@@ -86,6 +86,11 @@ export class LineOutput {
     const text = this.batch.join('\n') + '\n';
     this.batch = [];
     this.batchBytes = 0;
-    return this.stream.write(text);
+    // As a Buffer, not a string: node writes a string to a pipe or socket through a scratch
+    // copy three times its length (room for any UTF-8) and, past 16 KiB of that, always
+    // asynchronously, queueing what follows; a Buffer is tried synchronously first. Measured
+    // on the bench captures through `| wc -l`: peak RSS gRPC 155 -> 132 MB, HTTP/1.1
+    // 127 -> 116 MB, Redis 130 -> 117 MB, CPU the same within the noise.
+    return this.stream.write(Buffer.from(text));
   }
 }

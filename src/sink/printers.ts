@@ -3,6 +3,7 @@
 // The document modes (dot, har, openapi) print one document at the end: documents.ts.
 
 import type { Endpoint, Entry } from '../entry.js';
+import { entryJson } from './entry-json.js';
 
 export type LineMode = 'ndjson' | 'summary';
 export type DocumentMode = 'dot' | 'har' | 'openapi';
@@ -16,7 +17,7 @@ export function isLineMode(mode: OutputMode): mode is LineMode {
 export type Printer = (entry: Entry) => string;
 
 export function printerFor(mode: LineMode, colour: boolean): Printer {
-  return mode === 'ndjson' ? (entry) => JSON.stringify(entry) : (entry) => summaryLine(entry, colour);
+  return mode === 'ndjson' ? entryJson : (entry) => summaryLine(entry, colour);
 }
 
 const ansi = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, grey: 90 } as const;

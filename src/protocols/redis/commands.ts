@@ -54,7 +54,7 @@ export const REDACTED = '[redacted]';
  * pass, MIGRATE ... AUTH pass | AUTH2 user pass, CONFIG SET masterauth/requirepass value,
  * ACL SETUSER ... >pass / #hash.
  */
-export function credentialIndexes(command: string, args: readonly string[]): number[] {
+export function credentialIndexes(command: string, args: readonly string[]): readonly number[] {
   const upper = (i: number) => (args[i] ?? '').toUpperCase();
   switch (command) {
     case 'AUTH':
@@ -82,6 +82,9 @@ export function credentialIndexes(command: string, args: readonly string[]): num
       if (upper(0) !== 'SETUSER') return [];
       return args.flatMap((a, i) => (i > 1 && /^[>#<!]/.test(a) ? [i] : []));
     default:
-      return [];
+      return NONE;
   }
 }
+
+/** What credentialIndexes says for every other command: one shared empty list, not one a call. */
+const NONE: readonly number[] = Object.freeze([]);

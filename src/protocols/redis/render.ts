@@ -105,6 +105,7 @@ export function shortText(v: Resp): string {
 }
 
 function clip(text: string): string {
-  const oneLine = text.replace(/[\r\n]+/g, ' ');
+  // Most replies have no line break: the test is cheaper than a replace that finds none.
+  const oneLine = text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]+/g, ' ') : text;
   return oneLine.length > 40 ? `${oneLine.slice(0, 40)}…` : oneLine;
 }

@@ -15,30 +15,31 @@ const MAX_INLINE = 64 * 1024;
 /** Redis refuses more arguments than this in one command. */
 const MAX_ARGS = 1024 * 1024;
 
-export function readRequest(buf: Buffer, pos: number): RawRequest | typeof NEED_MORE {
-  if (pos >= buf.length) return NEED_MORE;
-  if (buf[pos] === 0x2a) return readMultibulk(buf, pos);
-  return readInline(buf, pos);
+/** The request at buf[pos] within buf[pos, end) (a bound, not a subarray: see readValue). */
+export function readRequest(buf: Buffer, pos: number, end = buf.length): RawRequest | typeof NEED_MORE {
+  if (pos >= end) return NEED_MORE;
+  if (buf[pos] === 0x2a) return readMultibulk(buf, pos, end);
+  return readInline(buf, pos, end);
 }
 
-function readMultibulk(buf: Buffer, pos: number): RawRequest | typeof NEED_MORE {
+function readMultibulk(buf: Buffer, pos: number, end: number): RawRequest | typeof NEED_MORE {
   let cr = buf.indexOf(0x0d, pos);
-  if (cr < 0 || cr + 1 >= buf.length) return tooLong(buf, pos);
+  if (cr < 0 || cr + 1 >= end) return tooLong(pos, end);
   if (buf[cr + 1] !== 0x0a) throw new RespError('CR without LF');
   const count = parseDecimal(buf, pos + 1, cr);
   if (count < 0 || count > MAX_ARGS) throw new RespError('bad argument count');
   let at = cr + 2;
   const args: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    if (at >= buf.length) return NEED_MORE;
+    if (at >= end) return NEED_MORE;
     if (buf[at] !== 0x24) throw new RespError('expected a bulk string argument');
     cr = buf.indexOf(0x0d, at);
-    if (cr < 0 || cr + 1 >= buf.length) return tooLong(buf, at);
+    if (cr < 0 || cr + 1 >= end) return tooLong(at, end);
     if (buf[cr + 1] !== 0x0a) throw new RespError('CR without LF');
     const len = parseDecimal(buf, at + 1, cr);
     if (len < 0) throw new RespError('negative bulk length');
     const start = cr + 2;
-    if (start + len + 2 > buf.length) return NEED_MORE;
+    if (start + len + 2 > end) return NEED_MORE;
     if (buf[start + len] !== 0x0d || buf[start + len + 1] !== 0x0a) throw new RespError('bulk not followed by CRLF');
     args.push(buf.subarray(start, start + len));
     at = start + len + 2;
@@ -46,14 +47,14 @@ function readMultibulk(buf: Buffer, pos: number): RawRequest | typeof NEED_MORE 
   return { args, inline: false, end: at };
 }
 
-function tooLong(buf: Buffer, pos: number): typeof NEED_MORE {
-  if (buf.length - pos > MAX_INLINE) throw new RespError('header line too long');
+function tooLong(pos: number, end: number): typeof NEED_MORE {
+  if (end - pos > MAX_INLINE) throw new RespError('header line too long');
   return NEED_MORE;
 }
 
-function readInline(buf: Buffer, pos: number): RawRequest | typeof NEED_MORE {
+function readInline(buf: Buffer, pos: number, end: number): RawRequest | typeof NEED_MORE {
   const lf = buf.indexOf(0x0a, pos);
-  if (lf < 0) return tooLong(buf, pos);
+  if (lf < 0 || lf >= end) return tooLong(pos, end);
   if (lf - pos > MAX_INLINE) throw new RespError('inline line too long');
   const lineEnd = lf > pos && buf[lf - 1] === 0x0d ? lf - 1 : lf;
   return { args: splitArgs(buf.subarray(pos, lineEnd)), inline: true, end: lf + 1 };

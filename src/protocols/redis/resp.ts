@@ -3,8 +3,8 @@
 // attributes, doubles, big numbers and verbatim strings as well as byte-exact, bounded
 // handling of values that arrive split across TCP segments.
 //
-// readValue(buf, pos) returns the value and the offset after it, NEED_MORE when the buffer
-// ends inside the value (the caller keeps the bytes and asks again), or throws RespError
+// readValue(buf, pos, end) returns the value and the offset after it, NEED_MORE when
+// buf[pos, end) ends inside the value (the caller keeps the bytes and asks again), or throws RespError
 // when the bytes cannot be RESP (the caller resynchronises). Strings are views into `buf`:
 // render them before the buffer is reused.
 
@@ -45,10 +45,10 @@ const MAX_AGGREGATE = 0x7fffffff;
 const CR = 0x0d;
 const LF = 0x0a;
 
-/** Offset of the CR of the next CRLF at or after pos, or -1 when none is buffered yet. */
-function lineEnd(buf: Buffer, pos: number): number {
+/** Offset of the CR of the next CRLF in buf[pos, end), or -1 when none is buffered yet. */
+function lineEnd(buf: Buffer, pos: number, end: number): number {
   const cr = buf.indexOf(CR, pos);
-  if (cr < 0 || cr + 1 >= buf.length) return -1;
+  if (cr < 0 || cr + 1 >= end) return -1;
   if (buf[cr + 1] !== LF) throw new RespError(`CR without LF at ${cr}`);
   return cr;
 }
@@ -73,13 +73,17 @@ export function parseDecimal(buf: Buffer, start: number, end: number): number {
   return negative ? -n : n;
 }
 
-export function readValue(buf: Buffer, pos: number, depth = 0): ReadResult | typeof NEED_MORE {
-  if (pos >= buf.length) return NEED_MORE;
+/**
+ * The value at buf[pos] within buf[pos, end). `end` bounds it without a subarray of the
+ * message: a Buffer view costs more than reading a small reply (Redis bench capture).
+ */
+export function readValue(buf: Buffer, pos: number, end = buf.length, depth = 0): ReadResult | typeof NEED_MORE {
+  if (pos >= end) return NEED_MORE;
   if (depth > MAX_DEPTH) throw new RespError('nesting too deep');
   const type = buf[pos];
-  const cr = lineEnd(buf, pos + 1);
+  const cr = lineEnd(buf, pos + 1, end);
   if (cr < 0) {
-    if (buf.length - pos > 64 * 1024) throw new RespError('header line too long');
+    if (end - pos > 64 * 1024) throw new RespError('header line too long');
     return NEED_MORE;
   }
   const next = cr + 2;
@@ -99,7 +103,7 @@ export function readValue(buf: Buffer, pos: number, depth = 0): ReadResult | typ
         if (len !== -1 || type !== 0x24) throw new RespError('bad length');
         return { value: { kind: 'null' }, end: next };
       }
-      if (next + len + 2 > buf.length) return NEED_MORE;
+      if (next + len + 2 > end) return NEED_MORE;
       if (buf[next + len] !== CR || buf[next + len + 1] !== LF) throw new RespError('bulk not followed by CRLF');
       const kind = type === 0x24 ? 'bulk-string' : type === 0x21 ? 'bulk-error' : 'verbatim-string';
       return { value: { kind, bytes: buf.subarray(next, next + len) }, end: next + len + 2 };
@@ -117,7 +121,7 @@ export function readValue(buf: Buffer, pos: number, depth = 0): ReadResult | typ
       const items: Resp[] = [];
       let at = next;
       for (let i = 0; i < count; i++) {
-        const r = readValue(buf, at, depth + 1);
+        const r = readValue(buf, at, end, depth + 1);
         if (r === NEED_MORE) return NEED_MORE;
         items.push(r.value);
         at = r.end;
@@ -133,15 +137,15 @@ export function readValue(buf: Buffer, pos: number, depth = 0): ReadResult | typ
       const entries: Array<[Resp, Resp]> = [];
       let at = next;
       for (let i = 0; i < count; i++) {
-        const k = readValue(buf, at, depth + 1);
+        const k = readValue(buf, at, end, depth + 1);
         if (k === NEED_MORE) return NEED_MORE;
-        const v = readValue(buf, k.end, depth + 1);
+        const v = readValue(buf, k.end, end, depth + 1);
         if (v === NEED_MORE) return NEED_MORE;
         entries.push([k.value, v.value]);
         at = v.end;
       }
       if (type === 0x25) return { value: { kind: 'map', entries }, end: at };
-      const described = readValue(buf, at, depth + 1);
+      const described = readValue(buf, at, end, depth + 1);
       if (described === NEED_MORE) return NEED_MORE;
       described.value.attributes = entries;
       return described;

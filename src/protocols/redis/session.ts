@@ -199,9 +199,8 @@ export class RedisSession implements StreamParser {
         const end = side.scanner.scan(buf, q.start, q.end);
         if (end < 0) break;
         side.scanner.reset();
-        const message = buf.subarray(0, end);
-        if (side === this.client) this.readClient(message, q.start, ts);
-        else this.readServer(message, q.start, ts, end === q.end);
+        if (side === this.client) this.readClient(buf, q.start, end, ts);
+        else this.readServer(buf, q.start, end, ts, end === q.end);
         q.consume(end - q.start);
       } catch (err) {
         if (!(err instanceof RespError)) throw err;
@@ -248,8 +247,8 @@ export class RedisSession implements StreamParser {
     this.ctx.stats.add('redis.largeValuesCut');
     this.cutting = true;
     try {
-      if (side === this.client) this.readClient(message, 0, ts);
-      else this.readServer(message, 0, ts, true);
+      if (side === this.client) this.readClient(message, 0, message.length, ts);
+      else this.readServer(message, 0, message.length, ts, true);
     } catch (err) {
       if (!(err instanceof RespError)) throw err;
       this.ctx.stats.add('redis.malformed');
@@ -259,17 +258,17 @@ export class RedisSession implements StreamParser {
     return true;
   }
 
-  /** One whole request in buf[pos, buf.length). */
-  private readClient(buf: Buffer, pos: number, ts: number): void {
-    const r = readRequest(buf, pos);
-    if (r === NEED_MORE || r.end !== buf.length) throw new RespError('request does not end where scanned');
+  /** One whole request in buf[pos, end). */
+  private readClient(buf: Buffer, pos: number, end: number, ts: number): void {
+    const r = readRequest(buf, pos, end);
+    if (r === NEED_MORE || r.end !== end) throw new RespError('request does not end where scanned');
     if (r.args.length > 0) this.onRequest(r.args, r.inline, ts);
   }
 
-  /** One whole reply in buf[pos, buf.length); `last`: nothing follows it yet. */
-  private readServer(buf: Buffer, pos: number, ts: number, last: boolean): void {
-    const r = readValue(buf, pos);
-    if (r === NEED_MORE || r.end !== buf.length) throw new RespError('reply does not end where scanned');
+  /** One whole reply in buf[pos, end); `last`: nothing follows it yet. */
+  private readServer(buf: Buffer, pos: number, end: number, ts: number, last: boolean): void {
+    const r = readValue(buf, pos, end);
+    if (r === NEED_MORE || r.end !== end) throw new RespError('reply does not end where scanned');
     this.onReply(r.value, ts);
     if (this.afterGap && last && this.pending.length === 0) this.afterGap = false;
   }
@@ -282,22 +281,24 @@ export class RedisSession implements StreamParser {
       state.truncated = true;
       this.ctx.stats.add('redis.argsDropped', rawArgs.length - 1 - kept.length);
     }
-    const binaryArgs: number[] = [];
-    const args = kept.map((a, i) => {
+    // A plain loop, and binaryArgs made only when an argument is binary: most commands have
+    // none, and this runs once per command.
+    let binaryArgs: number[] | undefined;
+    const args: string[] = [];
+    for (let i = 0; i < kept.length; i++) {
       const wasBinary = state.binary;
       state.binary = false;
-      const s = bytesToString(a, state);
-      if (state.binary) binaryArgs.push(i);
+      args.push(bytesToString(kept[i], state));
+      if (state.binary) (binaryArgs ??= []).push(i);
       state.binary ||= wasBinary;
-      return s;
-    });
+    }
     if (this.ctx.options.redact) for (const i of credentialIndexes(command, args)) args[i] = REDACTED;
     const keyAt = firstKeyIndex(command, args);
     const key = keyAt >= 0 ? args[keyAt] : undefined;
     const request: Record<string, unknown> = { command, args };
     if (key !== undefined) request.key = key;
     if (inline) request.inline = true;
-    if (binaryArgs.length > 0) request.binaryArgs = binaryArgs;
+    if (binaryArgs !== undefined) request.binaryArgs = binaryArgs;
     if (state.truncated || this.cutting) request.truncated = true;
     if (this.inMulti && command !== 'EXEC' && command !== 'DISCARD' && command !== 'MULTI') request.inTransaction = true;
     if (command === 'MULTI') this.inMulti = true;
