@@ -17,7 +17,7 @@
 // the cluster's prefix as a label, so teardown removes them after a crash too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/store.js';
 import { repoRoot } from '../paths.js';
@@ -54,6 +54,11 @@ export interface ContainerLaunch {
   hostname: string;
   env: Record<string, string>;
   mounts: Mount[];
+  /**
+   * The container's directory on the host (in its pod's): podman runs from it. Its conmon
+   * writes a file `oom` into its working directory when the OOM killer ends the container.
+   */
+  workDir: string;
 }
 
 export interface RunningContainer {
@@ -156,7 +161,9 @@ export class ContainerRuntime {
   start(l: ContainerLaunch): RunningContainer | string {
     const planned = runArgs(l, this.inspect(l.container.image).user);
     if (typeof planned === 'string') return planned;
-    const proc = spawn('podman', planned.argv, { env: podmanEnv(planned.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const oomMark = join(l.workDir, 'oom');
+    rmSync(oomMark, { force: true });
+    const proc = spawn('podman', planned.argv, { cwd: l.workDir, env: podmanEnv(planned.env), stdio: ['ignore', 'pipe', 'pipe'] });
     const podmanAsync = (args: string[]) => new Promise<void>((resolve) => {
       const p = spawn('podman', args, { env: podmanEnv(), stdio: 'ignore' });
       p.on('error', () => resolve());
@@ -164,8 +171,9 @@ export class ContainerRuntime {
     });
     // Once it has exited: read whether the OOM killer ended it, then remove it (what --rm
     // would do, but --rm would lose that verdict and return before the container is gone).
-    // podman 4.3 misses the OOM event on hybrid cgroups (State.OOMKilled stays false), so a
-    // SIGKILL (137) that the kubelet did not send, under a memory limit, counts as one too.
+    // podman 4.3 misses the OOM event on hybrid cgroups (State.OOMKilled stays false) while its
+    // conmon leaves the file `oom` in its working directory; and a SIGKILL (137) that the
+    // kubelet did not send, under a memory limit, counts as one too.
     const limited = l.container.resources?.limits?.memory !== undefined;
     let exited = false;
     let killedByUs = false;
@@ -174,7 +182,7 @@ export class ContainerRuntime {
     const remove = () => (removed ??= podmanAsync(['rm', '--force', '--ignore', '--time', '0', l.name]));
     proc.once('exit', (code) => {
       exited = true;
-      const reported = podman(['inspect', '--format', '{{.State.OOMKilled}}', l.name]).out === 'true';
+      const reported = podman(['inspect', '--format', '{{.State.OOMKilled}}', l.name]).out === 'true' || existsSync(oomMark);
       oomKilled = reported || (limited && code === 137 && !killedByUs);
       void remove();
     });
@@ -279,6 +287,7 @@ export interface KubeletTarget {
   hostNetwork: boolean;
   container: { spec: any; state: Record<string, any>; restartCount: number };
   mounts: Mount[];
+  workDir: string;
 }
 
 /**
@@ -309,7 +318,7 @@ export function startPodContainer(runtime: ContainerRuntime, t: KubeletTarget, e
     .filter((m) => existsSync(m.source) && !t.mounts.some((x) => x.target === m.target));
   const started = runtime.start({
     cluster: t.cluster, name: `${t.cluster}${t.pod.metadata.namespace}_${t.pod.metadata.name}_${spec.name}`,
-    pod: t.pod, container: spec, netns: t.netns, hostname: t.hostNetwork ? t.node : t.pod.metadata.name, env, mounts: [...etc, ...t.mounts],
+    pod: t.pod, container: spec, netns: t.netns, hostname: t.hostNetwork ? t.node : t.pod.metadata.name, env, mounts: [...etc, ...t.mounts], workDir: t.workDir,
   });
   return typeof started === 'string' ? fail('CreateContainerConfigError', started) : started;
 }

@@ -349,7 +349,7 @@ export class Kubelet implements Controller {
     mkdirSync(this.names.logsDir, { recursive: true });
     c.log ??= new LogFile(logPath(this.names, rt.namespace, rt.name, c.name));
     const mounts = rt.mounts.get(c.name) ?? [];
-    const target = { ctx: this.ctx, cluster: this.names.netnsPrefix, node: rt.node.name, pod, netns: rt.netns, hostNetwork: rt.hostNetwork, container: c, mounts };
+    const target = { ctx: this.ctx, cluster: this.names.netnsPrefix, node: rt.node.name, pod, netns: rt.netns, hostNetwork: rt.hostNetwork, container: c, mounts, workDir: dir };
     const container = startPodContainer(this.runtime, target, env);
     if (container === 'failed') return;
     c.container = container === 'process' ? undefined : container;
