@@ -118,7 +118,7 @@ export class MeshJoin {
     const pod = this.pods.get(p.dstIp) ?? this.pods.get(p.srcIp);
     if (pod === undefined || p.srcIp === p.dstIp) return true;
     const toPod = p.dstIp === pod.ip;
-    const key = toPod ? `${p.srcIp}|${p.srcPort}|${p.dstIp}|${p.dstPort}` : `${p.dstIp}|${p.dstPort}|${p.srcIp}|${p.srcPort}`;
+    const key = toPod ? tlsKey(p.srcIp, p.srcPort, p.dstIp, p.dstPort) : tlsKey(p.dstIp, p.dstPort, p.srcIp, p.srcPort);
     let conns = this.tls.get(pod.ip);
     if (conns === undefined) this.tls.set(pod.ip, (conns = new Map()));
     let c = conns.get(key);
@@ -243,7 +243,7 @@ export class MeshJoin {
   private fedPlaintext(e: Entry, pod: MeshPod): boolean {
     const podEnd = e.dst.ip === pod.ip ? e.dst : e.src;
     const remote = podEnd === e.dst ? e.src : e.dst;
-    const c = this.tls.get(pod.ip)?.get(tlsKey(remote, podEnd));
+    const c = this.tls.get(pod.ip)?.get(tlsKey(remote.ip, remote.port, podEnd.ip, podEnd.port));
     if (c === undefined) return false;
     if (c.folded) return true;
     for (const l of this.loops.values()) {
@@ -275,9 +275,9 @@ export class MeshJoin {
   }
 }
 
-/** The same key observe() builds from a packet: the remote end first, then the pod's. */
-function tlsKey(remote: Endpoint, pod: Endpoint): string {
-  return `${remote.ip}|${remote.port}|${pod.ip}|${pod.port}`;
+/** A node-side connection of a pod, the remote end first, then the pod's (from packets and from entries alike). */
+function tlsKey(remoteIp: string, remotePort: number, podIp: string, podPort: number): string {
+  return `${remoteIp}|${remotePort}|${podIp}|${podPort}`;
 }
 
 function loopKey(podIp: string, a: number, b: number): string {
