@@ -1,6 +1,7 @@
 // The cluster's certificates, made with the openssl CLI: a CA generated at every `up`, the
 // API server's serving certificate (127.0.0.1, and the in-cluster names and IPs: kubernetes.default.svc, 10.96.0.1), client certificates for the
 // kubeconfig users, and the shop mesh's mutual-TLS certificates signed by the same CA.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './exec.js';
@@ -19,8 +20,11 @@ async function sign(dir: string, name: string, subject: string, ext: string): Pr
   writeFileSync(extFile, ext);
   await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', key, '-out', csr, '-subj', subject]);
+  // A random serial per certificate: with -CAcreateserial the certificates signed at once
+  // (Promise.all below) read and wrote one ca.srl together, and one read it half-written
+  // ("Unable to load number from ca.srl": the cluster did not come up).
   await run('openssl', ['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'),
-    '-CAcreateserial', '-out', crt, '-days', '30', '-extfile', extFile]);
+    '-set_serial', `0x${randomBytes(16).toString('hex').replace(/^[89a-f]/, '1')}`, '-out', crt, '-days', '30', '-extfile', extFile]);
   return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
