@@ -266,6 +266,7 @@ async function finishOnce(rt: Runtime, code: number): Promise<number> {
   if (stop.error) progress.warn(errorLine(stop.error));
   for (const t of rt.timers) clearInterval(t);
   await rt.fanIn?.stop(rt.useInstalled);
+  rt.sink.pcapOut?.endOfEntries();
   await rt.packetFanIn?.stop();
   rt.view?.stop();
   rt.watch?.stop();

@@ -26,6 +26,8 @@ const MAX_FLOWS = 100_000;
  */
 const DUPLICATE_WINDOW_MICROS = 50;
 const RECENT_SIGNATURES = 16;
+/** A reported call's last packets (the final ACK) may trail its response by this much. */
+const AFTER_LAST_CALL_SLACK_MICROS = 1_000;
 
 /** A packet as a tapper streams it (GET /packets, docs/tapper-api.md). */
 export interface StreamedPacket {
@@ -41,7 +43,10 @@ export interface StreamedPacket {
 export class PcapOut {
   private readonly writer: PcapngWriter;
   private readonly hold: FlowHold;
-  readonly counts = { packets: 0, duplicates: 0, flowsKept: 0, packetsDropped: 0, flowsIncomplete: 0, callsWithoutPackets: 0 };
+  readonly counts = { packets: 0, duplicates: 0, flowsKept: 0, packetsDropped: 0, flowsIncomplete: 0, callsWithoutPackets: 0, packetsAfterLastCall: 0 };
+  /** Per node, when the latest of its reported calls ended (its capture clock, in µs). */
+  private readonly lastCallEnd = new Map<string, number>();
+  private entriesEnded = false;
 
   constructor(
     path: string,
@@ -62,6 +67,12 @@ export class PcapOut {
 
   /** A packet a node's tapper streamed (already one copy per packet on that node). */
   observeStreamed(node: string, p: StreamedPacket): void {
+    // After the entries' streams closed, a kept connection's later packets belong to calls
+    // the session never reported: the file ends where the node's reported calls end.
+    if (this.entriesEnded && p.tsMicros > (this.lastCallEnd.get(node) ?? -Infinity) + AFTER_LAST_CALL_SLACK_MICROS) {
+      this.counts.packetsAfterLastCall += 1;
+      return;
+    }
     const flow = this.hold.touch(`${node}\u0000${p.flow}`, node);
     this.hold.packet(flow, p.closing, p.tsMicros, p.linkType, p.data, p.originalLength);
   }
@@ -70,7 +81,19 @@ export class PcapOut {
   add(entry: Entry): void {
     const key = entryFlowKey(entry);
     if (entry.node === undefined) this.hold.keep(key, this.source);
-    else this.hold.keep(`${entry.node}\u0000${key}`, entry.node);
+    else {
+      this.hold.keep(`${entry.node}\u0000${key}`, entry.node);
+      const end = isoToMicros(entry.timestamp) + Math.ceil((entry.elapsedMs ?? 0) * 1000);
+      if (end > (this.lastCallEnd.get(entry.node) ?? -Infinity)) this.lastCallEnd.set(entry.node, end);
+    }
+  }
+
+  /**
+   * A live session's entries stopped (its end): the packets still streaming in are written
+   * only up to each node's last reported call, so the file holds no call the session did not report.
+   */
+  endOfEntries(): void {
+    this.entriesEnded = true;
   }
 
   close(): void {
@@ -94,4 +117,11 @@ export class PcapOut {
     }
     return seen;
   }
+}
+
+/** An entry's timestamp (ISO 8601 with up to microseconds) in µs since the epoch. */
+function isoToMicros(iso: string): number {
+  const fraction = /\.(\d+)Z$/.exec(iso)?.[1] ?? '';
+  const wholeSeconds = Date.parse(iso.replace(/\.\d+Z$/, 'Z'));
+  return wholeSeconds * 1000 + Number(fraction.padEnd(6, '0').slice(0, 6));
 }

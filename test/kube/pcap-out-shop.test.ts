@@ -80,7 +80,7 @@ test('kubectl tap --pcap-out on the shop: one pcapng, an interface per node, the
   const fileKeys = new Set(fromFile.map(callKey));
   const onlyLive = live.filter((e) => !fileKeys.has(callKey(e)));
   const onlyFile = fromFile.filter((e) => !liveKeys.has(callKey(e)));
-  const show = (list: Json[]) => list.slice(0, 8).map((e) => `${callKey(e)} ${e.summary}${e.incomplete ? ' (incomplete)' : ''}`).join('\n  ');
+  const show = (list: Json[]) => list.slice(0, 8).map((e) => `${callKey(e)} ${e.summary}${e.incomplete ? ' (incomplete)' : ''} [${((micros(e) - first) / 1e6).toFixed(2)} s from the start, ${((last - micros(e)) / 1e6).toFixed(2)} s before the end]`).join('\n  ');
   assert.deepEqual(onlyLive.filter((e) => !atEdge(e)).map(callKey), [], `calls of the session missing from the file, away from its edges:\n  ${show(onlyLive.filter((e) => !atEdge(e)))}`);
   assert.deepEqual(onlyFile.filter((e) => !atEdge(e)).map(callKey), [], `calls in the file the session did not report:\n  ${show(onlyFile.filter((e) => !atEdge(e)))}`);
   // Counted per protocol, the rest is the same calls.

@@ -121,3 +121,32 @@ test('a packet captured on two interfaces is written once: tshark counts the cal
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('live: once the entries stop, a kept connection\'s later packets (calls never reported) are not written', async () => {
+  const { PcapOut } = await import('../../src/sink/pcap-out.js');
+  const { flowKey } = await import('../../src/sink/flow-hold.js');
+  const dir = mkdtempSync(join(tmpdir(), 'pcap-out-end-'));
+  try {
+    const out = new PcapOut(join(dir, 'live.pcapng'), 'live');
+    const flow = flowKey('tcp', '10.0.0.1', 40000, '10.0.0.2', 80);
+    const t0 = Date.UTC(2026, 11, 2, 1, 23, 9) * 1000;
+    const packet = (offsetMicros: number) => ({ flow, closing: false, tsMicros: t0 + offsetMicros, linkType: 1, data: Buffer.alloc(60), originalLength: 60 });
+    // A call from t0 to t0 + 2 ms is reported; its packets and the ones after it while the
+    // entries still stream are written (their calls may be reported yet).
+    out.observeStreamed('node-a', packet(0));
+    out.observeStreamed('node-a', packet(2_000));
+    out.add({ protocol: 'http', node: 'node-a', timestamp: '2026-12-02T01:23:09.000000Z', elapsedMs: 2, src: { ip: '10.0.0.1', port: 40000 }, dst: { ip: '10.0.0.2', port: 80 }, request: {} } as never);
+    out.observeStreamed('node-a', packet(10_000));
+    out.endOfEntries();
+    // After the end: within the last call's slack is kept, later is a call never reported.
+    out.observeStreamed('node-a', packet(2_500));
+    out.observeStreamed('node-a', packet(20_000));
+    out.observeStreamed('node-b', packet(0));
+    out.close();
+    assert.equal(out.counts.packets, 4);
+    assert.equal(out.counts.packetsAfterLastCall, 2, 'the later packet of node-a, and node-b that reported no call');
+    if (hasTshark) assert.equal(frameCount(join(dir, 'live.pcapng')), 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
