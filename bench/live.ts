@@ -153,13 +153,15 @@ try {
       const loadCpu = (load.cpuSeconds / load.seconds) * 100;
       console.log([
         String(rate).padStart(6), String(load.sent).padStart(8), String(load.ok).padStart(10), String(entries).padStart(9), seen.toFixed(2).padStart(9),
-        String(drops).padStart(13), `${streamed}/${streamDropped}`.padStart(19), tapperCpu.toFixed(1).padStart(13), after.tapper.peakRssMb.toFixed(0).padStart(19), loadCpu.toFixed(1).padStart(14), serverCpu.toFixed(1).padStart(13),
+        String(drops).padStart(13), `${streamed}/${streamDropped}`.padStart(19), tapperCpu.toFixed(1).padStart(13), after.tapper.peakRssMb.toFixed(1).padStart(19), loadCpu.toFixed(1).padStart(14), serverCpu.toFixed(1).padStart(13),
       ].join(' '));
       // where the RSS is: file-backed pages are the node binary's code and data (shared page
       // cache), anonymous ones the heap and buffers; the kernel ring is counted apart (a
       // socket mapping, in neither)
       const m = after.stats.memory;
       console.log(`        RSS now: ${after.tapper.anonMb.toFixed(0)} MB anonymous (heap ${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} MB used/total, external ${(m.external / 1e6).toFixed(0)} MB), ${after.tapper.fileMb.toFixed(0)} MB file-backed, ring ${(m.kernelBuffers / 1048576).toFixed(0)} MiB`);
+      const spaces = Object.entries((m.heapSpaces ?? {}) as Record<string, { used: number; committed: number }>).filter(([, v]) => v.committed >= 512 * 1024);
+      console.log(`        heap spaces (used/committed MB): ${spaces.map(([name, v]) => `${name.replace(/_space$/, '')} ${(v.used / 1e6).toFixed(1)}/${(v.committed / 1e6).toFixed(1)}`).join(', ')}`);
       const kept = load.ok === load.sent && load.failed === 0 && entries >= 0.999 * load.sent && load.sent >= 0.99 * rate * SECONDS;
       if (kept) {
         best = rate;

@@ -3,6 +3,7 @@ import type { CaptureHandleStats } from '../src/capture/capture-handles.js';
 import type { NodePipeline } from '../src/node/pipeline.js';
 import type { TargetRegistry } from '../src/node/targets.js';
 import type { Hub } from './hub.js';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { MemorySplit } from './memory-split.js';
 import { TAPPER_VERSION } from './version.js';
 import type { PacketHub } from './packet-hub.js';
@@ -59,6 +60,8 @@ export function statsReport(s: StatsSources): Record<string, unknown> {
       heapTotal: memory.heapTotal,
       external: memory.external,
       arrayBuffers: memory.arrayBuffers,
+      // Per V8 heap space, used and physically committed bytes: where a growing heap grows.
+      heapSpaces: Object.fromEntries(getHeapSpaceStatistics().map((h) => [h.space_name, { used: h.space_used_size, committed: h.physical_space_size }])),
       kernelBuffers: capture.kernelBufferBytes,
       consumerQueues: queuedBytes,
       budget: {

@@ -42,3 +42,16 @@ test('a full memory forgets its oldest, counted, and still never drops an unseen
   assert.equal(dedup.firstCopy(tcp(900, 1011)), false, 'the newest are still known');
   assert.equal(dedup.firstCopy(tcp(0, 1012)), true, 'the oldest were forgotten: let through, never lost');
 });
+
+test('a copy repeats every field: another address, port, flag or length is another packet', () => {
+  const dedup = new PacketDedup(new Stats(), { windowMicros: 1000 });
+  const base = tcp(1, 10);
+  assert.equal(dedup.firstCopy(base), true);
+  const variants: Array<Partial<Packet>> = [
+    { srcIp: '10.1.0.20' }, { dstIp: '10.1.0.30' }, { srcIp: '10.1.0.3', dstIp: '10.1.0.2' }, { srcPort: 40001 },
+    { dstPort: 8081 }, { ack: 8 }, { flags: 0x10 }, { payload: Buffer.from('GET / HTTP/1.1\r\n\r\nX') },
+  ];
+  for (const v of variants) assert.equal(dedup.firstCopy({ ...base, ...v, tsMicros: 11 }), true, JSON.stringify(v));
+  for (const v of variants) assert.equal(dedup.firstCopy({ ...base, ...v, tsMicros: 12 }), false, `${JSON.stringify(v)} again`);
+  assert.equal(dedup.remembered, 1 + variants.length);
+});
