@@ -1,7 +1,6 @@
 // Counters for everything the engine drops, trims or cannot parse. Bounded structures count
 // what they refuse instead of growing; the end-of-run summary and the tapper's /stats read
 // these. Names are dotted paths, e.g. "tcp.bytesDropped.connectionCap".
-import { byCodePoint } from './text-order.js';
 
 export class Stats {
   private readonly counters = new Map<string, number>();
@@ -20,6 +19,6 @@ export class Stats {
   }
 
   toJSON(): Record<string, number> {
-    return Object.fromEntries([...this.counters].sort(([a], [b]) => byCodePoint(a, b)));
+    return Object.fromEntries([...this.counters].sort(([a], [b]) => a.localeCompare(b)));
   }
 }
