@@ -83,7 +83,8 @@ export class LineOutput {
 
   private writeBatch(): boolean {
     if (this.batch.length === 0 || this.closed || this.failure) return true;
-    const text = this.batch.join('\n') + '\n';
+    const lines = this.batch;
+    const chars = this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
     // As a Buffer, not a string: node writes a string to a pipe or socket through a scratch
@@ -91,6 +92,30 @@ export class LineOutput {
     // asynchronously, queueing what follows; a Buffer is tried synchronously first. Measured
     // on the bench captures through `| wc -l`: peak RSS gRPC 155 -> 132 MB, HTTP/1.1
     // 127 -> 116 MB, Redis 130 -> 117 MB, CPU the same within the noise.
-    return this.stream.write(Buffer.from(text));
+    return this.stream.write(encodeLines(lines, chars));
   }
+}
+
+/**
+ * The lines as UTF-8, each followed by a newline, encoded straight into one Buffer: joining
+ * them first made a string of the whole batch only to copy it again (on 959k Redis lines,
+ * 220-350 ms against 140-220 ms). `chars` (UTF-16 units plus newlines) is the size when all
+ * is ASCII; a line that may not fit in what is left is measured, and the Buffer grown.
+ */
+function encodeLines(lines: readonly string[], chars: number): Buffer {
+  let out = Buffer.allocUnsafe(chars + 64);
+  let at = 0;
+  for (const line of lines) {
+    if (out.length - at < line.length * 3 + 1) {
+      const need = Buffer.byteLength(line) + 1;
+      if (out.length - at < need) {
+        const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + need + chars));
+        out.copy(bigger, 0, 0, at);
+        out = bigger;
+      }
+    }
+    at += out.write(line, at);
+    out[at++] = 0x0a;
+  }
+  return out.subarray(0, at);
 }
