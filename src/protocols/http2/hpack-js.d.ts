@@ -33,3 +33,9 @@ declare module 'hpack.js' {
   };
   export default hpack;
 }
+
+// The Huffman code of RFC 7541 appendix B, per symbol (256 is EOS): [bit length, code].
+declare module 'hpack.js/lib/hpack/huffman.js' {
+  const huffman: { encode: Array<[number, number]> };
+  export default huffman;
+}

@@ -1,8 +1,8 @@
-// One HPACK decoding context (RFC 7541) for one direction of one connection, built from
-// hpack.js's bit decoder (integers, Huffman strings) and its dynamic table. We drive them
-// directly instead of through hpack.js's Decompressor because that one is a stream.Duplex
-// (one object push per header and a nextTick per block), which costs more than the decoding,
-// and because a passive decoder must survive a table it does not know.
+// One HPACK decoding context (RFC 7541) for one direction of one connection: our reader of
+// integers and strings (hpack-wire.ts) and hpack.js's dynamic table. Not hpack.js's
+// Decompressor: that one is a stream.Duplex (one object push per header and a nextTick per
+// block), which costs more than the decoding, and a passive decoder must survive a table it
+// does not know.
 //
 // Unknown table: when the capture joined the connection late, or a header block was lost to
 // a gap, entries already in the peer's dynamic table are unknown to us. We then keep a table
@@ -15,6 +15,7 @@
 
 import hpack from 'hpack.js';
 import type { HpackTable } from 'hpack.js';
+import { HpackReader } from './hpack-wire.js';
 
 const STATIC_LENGTH = hpack['static-table'].table.length;
 export const DEFAULT_TABLE_SIZE = 4096;
@@ -95,8 +96,7 @@ export class HpackContext {
    * MAX_HEADER_LIST_SIZE). Throws on malformed input (the caller counts it).
    */
   decode(block: Buffer, maxListSize = MAX_HEADER_LIST_SIZE): DecodedBlock {
-    const decoder = hpack.decoder.create();
-    decoder.push(block);
+    const reader = new HpackReader(block);
     const out: DecodedBlock = { fields: [], incomplete: false, unknownFields: 0, droppedFields: 0, droppedBytes: 0 };
     const fields = out.fields;
     let listSize = 0;
@@ -112,28 +112,32 @@ export class HpackContext {
       }
     };
     const table = this.table;
-    while (!decoder.isEmpty()) {
-      if (decoder.decodeBit() === 1) {
-        const entry = this.lookup(decoder.decodeInt());
+    while (!reader.done) {
+      const first = reader.peek();
+      // 1xxxxxxx: an indexed field (RFC 7541 section 6.1).
+      if ((first & 0x80) !== 0) {
+        const entry = this.lookup(reader.int(7));
         if (entry === undefined) {
           out.incomplete = true;
           out.unknownFields += 1;
         } else keep(entry.name, entry.nameSize, entry.value, entry.totalSize - entry.nameSize - 32);
         continue;
       }
-      const incremental = decoder.decodeBit() === 1;
-      if (!incremental && decoder.decodeBit() === 1) {
-        this.resize(decoder.decodeInt());
+      // 001xxxxx: a dynamic table size update (section 6.3).
+      if ((first & 0xe0) === 0x20) {
+        this.resize(reader.int(5));
         continue;
       }
-      if (!incremental) decoder.decodeBit(); // never-indexed flag: irrelevant to a reader
-      const index = decoder.decodeInt();
+      // 01xxxxxx: a literal added to the table; 0000xxxx / 0001xxxx: without indexing or
+      // never indexed (that flag is irrelevant to a reader) (section 6.2).
+      const incremental = (first & 0x40) !== 0;
+      const index = reader.int(incremental ? 6 : 4);
       let name: string | undefined;
       let nameSize = 0;
       if (index === 0) {
-        const raw = decoder.decodeStr();
-        nameSize = raw.length;
-        name = octetString(raw);
+        const literal = reader.str();
+        name = literal.text;
+        nameSize = literal.octets;
       } else {
         const entry = this.lookup(index);
         if (entry !== undefined) {
@@ -141,7 +145,7 @@ export class HpackContext {
           nameSize = entry.nameSize;
         }
       }
-      const rawValue = decoder.decodeStr();
+      const value = reader.str();
       if (name === undefined) {
         out.incomplete = true;
         out.unknownFields += 1;
@@ -149,12 +153,11 @@ export class HpackContext {
         if (incremental) this.distrust();
         continue;
       }
-      const value = octetString(rawValue);
-      keep(name, nameSize, value, rawValue.length);
+      keep(name, nameSize, value.text, value.octets);
       if (incremental) {
-        table.add(name, value, nameSize, rawValue.length);
+        table.add(name, value.text, nameSize, value.octets);
         if (this.unknownTail) {
-          this.knownBytesSinceReset += nameSize + rawValue.length + 32;
+          this.knownBytesSinceReset += nameSize + value.octets + 32;
           if (this.knownBytesSinceReset >= this.table.maxSize) this.unknownTail = false;
         }
       }
@@ -181,24 +184,4 @@ export class HpackContext {
     if (size === 0) this.unknownTail = false;
     else if (this.unknownTail && this.knownBytesSinceReset >= size) this.unknownTail = false;
   }
-}
-
-/** Octets per String.fromCharCode call: well under the engine's argument count limit. */
-const CHARS_PER_CALL = 4096;
-
-/**
- * Header octets as a string, one character per octet (what hpack.utils.stringify returns).
- * stringify appends one character at a time, which leaves a chain of partial strings behind
- * every long value; those live as long as the stream and cost the garbage collector more
- * than the decoding. Built here in one piece instead.
- */
-function octetString(raw: ArrayLike<number>): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('latin1');
-  const octets = raw as number[];
-  if (octets.length <= CHARS_PER_CALL) return String.fromCharCode.apply(null, octets);
-  let text = '';
-  for (let at = 0; at < octets.length; at += CHARS_PER_CALL) {
-    text += String.fromCharCode.apply(null, octets.slice(at, at + CHARS_PER_CALL));
-  }
-  return text;
 }
