@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes an AMQP 0-9-1 capture big enough to time to $1: amqplib publishes 120k small JSON
+# Writes an AMQP 0-9-1 capture big enough to time to $1: amqplib publishes 250k small JSON
 # messages with publisher confirms (in windows of 500) to a throwaway rabbitmq-server on a
 # non-standard port while a consumer on a second connection receives and acks them. ~600k
 # frames. Needs root (tcpdump on lo; the broker is started from the package's lib folder).
@@ -33,7 +33,7 @@ sleep 0.5
 PORT=$PORT node --input-type=module -e '
 import amqp from "amqplib";
 const url = { hostname: "127.0.0.1", port: Number(process.env.PORT) };
-const TOTAL = 120000, WINDOW = 500;
+const TOTAL = 250000, WINDOW = 500;
 const pub = await amqp.connect(url);
 const sub = await amqp.connect(url);
 const ch = await pub.createConfirmChannel();

@@ -5,7 +5,7 @@
 # Usage (root): bash bench/make-dns-capture.sh OUT.pcap [QUERIES]
 set -euo pipefail
 OUT=${1:?usage: make-dns-capture.sh OUT.pcap [QUERIES]}
-QUERIES=${2:-200000}
+QUERIES=${2:-400000}
 NS=tapt-bench-dns$$
 [ "$(id -u)" = 0 ] || { echo "make-dns-capture.sh: needs root (network namespace, tcpdump)" >&2; exit 1; }
 for tool in tcpdump dig dnsmasq ip; do command -v "$tool" >/dev/null || { echo "make-dns-capture.sh: $tool is missing" >&2; exit 1; }; done

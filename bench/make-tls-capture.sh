@@ -6,7 +6,7 @@
 # Usage (root): bash bench/make-tls-capture.sh OUT.pcap [HANDSHAKES]
 set -euo pipefail
 OUT=${1:?usage: make-tls-capture.sh OUT.pcap [HANDSHAKES]}
-HANDSHAKES=${2:-60000}
+HANDSHAKES=${2:-200000}
 NS=tapt-bench-tls$$
 [ "$(id -u)" = 0 ] || { echo "make-tls-capture.sh: needs root (network namespace, tcpdump)" >&2; exit 1; }
 WORK=$(mktemp -d)
