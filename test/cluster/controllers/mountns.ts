@@ -19,8 +19,15 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** argv that mounts the volumes, then runs `argv` in their place (exec keeps the pid). */
 export function withMounts(mounts: Mount[], argv: string[]): string[] {
   if (mounts.length === 0) return argv;
-  // parents before children, as runtimes order them, so /a/b lands inside /a
-  const ordered = [...mounts].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  // Parents before children, as runtimes order them, so /a/b lands inside /a. But a volume
+  // whose mountPath holds another volume's source on the host (an emptyDir on /tmp, and a
+  // checkout under /tmp whose pods' files are sources) goes after it: mounted first, it would
+  // hide that source here, where a real runtime's sources stay outside the container's root.
+  const inside = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+  const hidesASource = (m: Mount) =>
+    mounts.some((o) => o !== m && inside(o.source, m.target)) && !mounts.some((o) => o !== m && inside(o.target, m.target));
+  const depth = (m: Mount) => m.target.split('/').length;
+  const ordered = [...mounts].sort((a, b) => Number(hidesASource(a)) - Number(hidesASource(b)) || depth(a) - depth(b));
   const lines = ['set -e'];
   for (const m of ordered) {
     // a target inside an earlier volume is created there (as runc does), not on the host
