@@ -224,8 +224,10 @@ spec:
       hostNetwork: true
       ${extra}
       containers:
-      - {name: agent, image: "kubectl-tap/shop-partner-rates:dev"}
+      - {name: agent, image: busybox, command: [sleep, "3600"]}
 `;
+    // A command that listens on no port: three of these share tap-node-1's network namespace,
+    // where servers on one port would crash-loop all but one (as on a real node).
     assert.equal((await k(['taint', 'nodes', 'tap-node-2', 'dedicated=tap:NoSchedule'])).code, 0);
     try {
       let r = await k(['apply', '-f', '-'], { input: ds('agent-all', 'tolerations: [{key: dedicated, operator: Exists}]') + '---\n' + ds('agent-untolerated', 'tolerations: []') + '---\n' + ds('agent-one', 'nodeSelector: {kubernetes.io/hostname: tap-node-1}') });
