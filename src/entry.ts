@@ -110,6 +110,11 @@ export function isoMicros(tsMicros: number): string {
   return `${cachedPrefix}${'000000'.slice(fraction.length)}${fraction}Z`;
 }
 
+/** An entry's start in capture microseconds, from its timestamp: isoMicros read back. */
+export function entryMicros(e: Pick<Entry, 'timestamp'>): number {
+  return Date.parse(`${e.timestamp.slice(0, 19)}Z`) * 1000 + Number(e.timestamp.slice(20, 26));
+}
+
 let cachedSecond = -1;
 let cachedPrefix = '';
 

@@ -17,7 +17,7 @@
 // Held entries wait a short wall-clock time: the node's and the pod's capture handles deliver
 // independently (each batches up to the capture wait), so the other leg may come in later.
 import { TcpFlag, type Packet } from '../decode/packet.js';
-import type { Entry, Endpoint, MeshInfo } from '../entry.js';
+import { entryMicros, type Entry, type Endpoint, type MeshInfo } from '../entry.js';
 import type { Stats } from '../stats.js';
 import type { Dialed } from './dnat.js';
 
@@ -313,9 +313,4 @@ function fitScore(data: Segment[], request: Segment): number {
     if (score < best) best = score;
   }
   return best;
-}
-
-/** The entry's start in capture microseconds, from its timestamp (2026-12-01T22:35:08.123456Z). */
-export function entryMicros(e: Entry): number {
-  return Date.parse(`${e.timestamp.slice(0, 19)}Z`) * 1000 + Number(e.timestamp.slice(20, 26));
 }

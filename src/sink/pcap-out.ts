@@ -13,7 +13,7 @@
 import type { Frame } from '../capture/frame.js';
 import type { Packet } from '../decode/packet.js';
 import { TcpFlag } from '../decode/packet.js';
-import type { Entry } from '../entry.js';
+import { entryMicros, type Entry } from '../entry.js';
 import { entryFlowKey, flowKey, FlowHold, type HeldFlow } from './flow-hold.js';
 import { PcapngWriter } from './pcapng-writer.js';
 
@@ -83,7 +83,7 @@ export class PcapOut {
     if (entry.node === undefined) this.hold.keep(key, this.source);
     else {
       this.hold.keep(`${entry.node}\u0000${key}`, entry.node);
-      const end = isoToMicros(entry.timestamp) + Math.ceil((entry.elapsedMs ?? 0) * 1000);
+      const end = entryMicros(entry) + Math.ceil((entry.elapsedMs ?? 0) * 1000);
       if (end > (this.lastCallEnd.get(entry.node) ?? -Infinity)) this.lastCallEnd.set(entry.node, end);
     }
   }
@@ -119,9 +119,3 @@ export class PcapOut {
   }
 }
 
-/** An entry's timestamp (ISO 8601 with up to microseconds) in µs since the epoch. */
-function isoToMicros(iso: string): number {
-  const fraction = /\.(\d+)Z$/.exec(iso)?.[1] ?? '';
-  const wholeSeconds = Date.parse(iso.replace(/\.\d+Z$/, 'Z'));
-  return wholeSeconds * 1000 + Number(fraction.padEnd(6, '0').slice(0, 6));
-}
