@@ -55,7 +55,6 @@ export const REDACTED = '[redacted]';
  * ACL SETUSER ... >pass / #hash.
  */
 export function credentialIndexes(command: string, args: readonly string[]): readonly number[] {
-  const upper = (i: number) => (args[i] ?? '').toUpperCase();
   switch (command) {
     case 'AUTH':
       return args.length > 0 ? [args.length - 1] : [];
@@ -63,8 +62,8 @@ export function credentialIndexes(command: string, args: readonly string[]): rea
     case 'MIGRATE': {
       const out: number[] = [];
       for (let i = 0; i < args.length; i++) {
-        if (upper(i) === 'AUTH' && command === 'MIGRATE' && i + 1 < args.length) out.push(i + 1);
-        if ((upper(i) === 'AUTH' && command === 'HELLO') || upper(i) === 'AUTH2') {
+        if (upperAt(args, i) === 'AUTH' && command === 'MIGRATE' && i + 1 < args.length) out.push(i + 1);
+        if ((upperAt(args, i) === 'AUTH' && command === 'HELLO') || upperAt(args, i) === 'AUTH2') {
           if (i + 2 < args.length) out.push(i + 2);
         }
       }
@@ -72,18 +71,22 @@ export function credentialIndexes(command: string, args: readonly string[]): rea
     }
     case 'CONFIG': {
       const out: number[] = [];
-      if (upper(0) !== 'SET') return out;
+      if (upperAt(args, 0) !== 'SET') return out;
       for (let i = 1; i + 1 < args.length; i += 2) {
         if (/^(masterauth|requirepass|masteruser)$/i.test(args[i])) out.push(i + 1);
       }
       return out;
     }
     case 'ACL':
-      if (upper(0) !== 'SETUSER') return [];
+      if (upperAt(args, 0) !== 'SETUSER') return [];
       return args.flatMap((a, i) => (i > 1 && /^[>#<!]/.test(a) ? [i] : []));
     default:
       return NONE;
   }
+}
+
+function upperAt(args: readonly string[], i: number): string {
+  return (args[i] ?? '').toUpperCase();
 }
 
 /** What credentialIndexes says for every other command: one shared empty list, not one a call. */

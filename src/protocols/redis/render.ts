@@ -3,7 +3,7 @@
 // aggregates at MAX_RENDERED_ELEMENTS; whatever is cut is flagged and counted.
 
 import type { Stats } from '../../stats.js';
-import { isText } from '../body.js';
+import { isText, isTextRange } from '../body.js';
 import type { Resp } from './resp.js';
 
 /** Elements of one array, set, push or map kept in an entry; the rest are counted. */
@@ -20,15 +20,19 @@ export interface RenderState {
 
 /** A binary-safe string: UTF-8 text as is, anything else base64 (flagged on the state). */
 export function bytesToString(bytes: Buffer, state: RenderState): string {
-  let kept = bytes;
-  if (bytes.length > state.maxBody) {
-    kept = bytes.subarray(0, state.maxBody);
+  return rangeToString(bytes, 0, bytes.length, state);
+}
+
+/** bytesToString of bytes[start, end), without a view of it. */
+export function rangeToString(bytes: Buffer, start: number, end: number, state: RenderState): string {
+  if (end - start > state.maxBody) {
+    end = start + state.maxBody;
     state.truncated = true;
     state.stats.add('redis.valueTruncated');
   }
-  if (isText(kept)) return kept.toString('utf8');
+  if (isTextRange(bytes, start, end)) return bytes.toString('utf8', start, end);
   state.binary = true;
-  return kept.toString('base64');
+  return bytes.toString('base64', start, end);
 }
 
 export function renderValue(v: Resp, state: RenderState): unknown {

@@ -5,7 +5,13 @@
 import { NEED_MORE, RespError, parseDecimal } from './resp.js';
 
 export interface RawRequest {
-  args: Buffer[];
+  /** The bytes the arguments are in: the buffer read from, or for an inline command a copy. */
+  bytes: Buffer;
+  /**
+   * Argument i is bytes[spans[2i], spans[2i + 1]): offsets, not a Buffer view per argument
+   * (a view is an object of its own, 4% of the CPU time on the Redis bench capture).
+   */
+  spans: number[];
   inline: boolean;
   end: number;
 }
@@ -29,7 +35,7 @@ function readMultibulk(buf: Buffer, pos: number, end: number): RawRequest | type
   const count = parseDecimal(buf, pos + 1, cr);
   if (count < 0 || count > MAX_ARGS) throw new RespError('bad argument count');
   let at = cr + 2;
-  const args: Buffer[] = [];
+  const spans: number[] = [];
   for (let i = 0; i < count; i++) {
     if (at >= end) return NEED_MORE;
     if (buf[at] !== 0x24) throw new RespError('expected a bulk string argument');
@@ -41,10 +47,10 @@ function readMultibulk(buf: Buffer, pos: number, end: number): RawRequest | type
     const start = cr + 2;
     if (start + len + 2 > end) return NEED_MORE;
     if (buf[start + len] !== 0x0d || buf[start + len + 1] !== 0x0a) throw new RespError('bulk not followed by CRLF');
-    args.push(buf.subarray(start, start + len));
+    spans.push(start, start + len);
     at = start + len + 2;
   }
-  return { args, inline: false, end: at };
+  return { bytes: buf, spans, inline: false, end: at };
 }
 
 function tooLong(pos: number, end: number): typeof NEED_MORE {
@@ -57,7 +63,11 @@ function readInline(buf: Buffer, pos: number, end: number): RawRequest | typeof 
   if (lf < 0 || lf >= end) return tooLong(pos, end);
   if (lf - pos > MAX_INLINE) throw new RespError('inline line too long');
   const lineEnd = lf > pos && buf[lf - 1] === 0x0d ? lf - 1 : lf;
-  return { args: splitArgs(buf.subarray(pos, lineEnd)), inline: true, end: lf + 1 };
+  const args = splitArgs(buf.subarray(pos, lineEnd));
+  const spans: number[] = [];
+  let at = 0;
+  for (const arg of args) spans.push(at, (at += arg.length));
+  return { bytes: Buffer.concat(args), spans, inline: true, end: lf + 1 };
 }
 
 const ESCAPES: Record<string, number> = { n: 0x0a, r: 0x0d, t: 0x09, b: 0x08, a: 0x07 };

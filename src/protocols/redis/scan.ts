@@ -27,6 +27,11 @@ export class RespScanner {
    */
   constructor(private readonly inlineAllowed: boolean) {}
 
+  /** Nothing of a message scanned yet. */
+  get idle(): boolean {
+    return this.pos === 0 && this.stack.length === 0 && this.bulkEnd < 0;
+  }
+
   reset(): void {
     this.pos = 0;
     this.stack.length = 0;
