@@ -15,6 +15,9 @@ import { CHUNK_COST, type KeptBytes, type SheddableHolder } from '../kept-bytes.
 /** gRPC's default maximum message size; larger messages are counted, not kept. */
 export const MAX_KEPT_MESSAGE = 4 * 1024 * 1024;
 
+/** The bytes of every empty message: nothing is ever written into it. */
+const EMPTY_MESSAGE = Buffer.alloc(0);
+
 export interface RawMessage {
   compressed: boolean;
   /** Size on the wire (after compression, without the 5-byte prefix). */
@@ -104,7 +107,8 @@ export class GrpcMessageReader implements SheddableHolder {
   shed(): void {
     let freed = 0;
     for (const message of this.messages) {
-      if (message.bytes === null) continue;
+      // An empty message holds nothing to give back: it stays decodable.
+      if (message.bytes === null || message.bytes.length === 0) continue;
       freed += message.bytes.length;
       message.bytes = null;
       message.notKept = 'memoryBudget';
@@ -181,7 +185,11 @@ export class GrpcMessageReader implements SheddableHolder {
         this.copyLeft = keep;
       }
     }
-    if (size === 0) this.finishMessage();
+    if (size === 0) {
+      // An empty message (google.protobuf.Empty, say) is kept whole: it has no bytes to copy.
+      this.currentBytes = EMPTY_MESSAGE;
+      this.finishMessage();
+    }
   }
 
   private finishMessage(): void {
