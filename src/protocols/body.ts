@@ -22,9 +22,11 @@ export function renderBodyRange(buf: Buffer, start: number, end: number, maxBody
   const size = end - start;
   if (size === 0) return { body: '', bodySize: 0 };
   const keptEnd = size > maxBody ? start + maxBody : end;
-  const out: RenderedBody = isTextRange(buf, start, keptEnd)
-    ? { body: buf.toString('utf8', start, keptEnd), bodySize: size }
-    : { body: buf.toString('base64', start, keptEnd), bodyEncoding: 'base64', bodySize: size };
+  const text = textOfRange(buf, start, keptEnd);
+  const out: RenderedBody =
+    text !== null
+      ? { body: text, bodySize: size }
+      : { body: buf.toString('base64', start, keptEnd), bodyEncoding: 'base64', bodySize: size };
   if (keptEnd < end) out.bodyTruncated = true;
   return out;
 }
@@ -35,6 +37,22 @@ export function renderBodyRange(buf: Buffer, start: number, end: number, maxBody
  */
 export function isText(bytes: Buffer): boolean {
   return isTextRange(bytes, 0, bytes.length);
+}
+
+/** Any byte that is not printable ASCII, tab, LF, FF or CR. */
+const NOT_PLAIN_ASCII = /[^\t\n\f\r\x20-\x7e]/;
+
+/**
+ * bytes[start, end) as a string if it is text (isTextRange), else null. Most payloads are
+ * plain ASCII, whose latin1 decoding (a copy into a one-byte string) is its UTF-8 decoding:
+ * one regular-expression scan of that string then replaces both the byte loop of
+ * isTextRange and the UTF-8 decoder. Measured on the Kafka bench capture (two payloads a
+ * record): see the commit that brought it.
+ */
+export function textOfRange(bytes: Buffer, start: number, end: number): string | null {
+  const latin1 = bytes.toString('latin1', start, end);
+  if (!NOT_PLAIN_ASCII.test(latin1)) return latin1;
+  return isTextRange(bytes, start, end) ? bytes.toString('utf8', start, end) : null;
 }
 
 /** isText of bytes[start, end). */

@@ -3,7 +3,7 @@
 // aggregates at MAX_RENDERED_ELEMENTS; whatever is cut is flagged and counted.
 
 import type { Stats } from '../../stats.js';
-import { isText, isTextRange } from '../body.js';
+import { isText, textOfRange } from '../body.js';
 import type { Resp } from './resp.js';
 
 /** Elements of one array, set, push or map kept in an entry; the rest are counted. */
@@ -30,7 +30,8 @@ export function rangeToString(bytes: Buffer, start: number, end: number, state: 
     state.truncated = true;
     state.stats.add('redis.valueTruncated');
   }
-  if (isTextRange(bytes, start, end)) return bytes.toString('utf8', start, end);
+  const text = textOfRange(bytes, start, end);
+  if (text !== null) return text;
   state.binary = true;
   return bytes.toString('base64', start, end);
 }
