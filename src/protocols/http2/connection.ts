@@ -13,7 +13,7 @@ import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameH
 import { HpackContext, type DecodedBlock } from './hpack.js';
 import { buildHttpCall } from './http-entry.js';
 import type { MemoryAccount } from '../../memory/budget.js';
-import { fieldValue, newStream, type Fields, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
+import { fieldCount, fieldValue, newStream, pseudoOnly, type Fields, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
 
 /** Streams tracked at once per connection; more are counted and not reported. */
 export const MAX_OPEN_STREAMS = 1000;
@@ -440,12 +440,10 @@ export class Http2Connection implements StreamParser {
       stream.headerBytes += bytes;
       return;
     }
-    const before = fields.length;
-    const kept = pseudoOnly(fields);
-    fields.length = 0;
-    fields.push(...kept);
-    half.headersDropped += before - kept.length;
-    this.ctx.stats.add('http2.headerFieldsDropped.memoryBudget', before - kept.length);
+    const dropped = fieldCount(fields) - fieldCount(pseudoOnly(fields));
+    keepOnlyPseudo(fields);
+    half.headersDropped += dropped;
+    this.ctx.stats.add('http2.headerFieldsDropped.memoryBudget', dropped);
     const keptBytes = headerListBytes(fields);
     if (this.headers.charge(keptBytes)) stream.headerBytes += keptBytes;
   }
@@ -460,11 +458,10 @@ export class Http2Connection implements StreamParser {
       for (const half of [stream.request, stream.response]) {
         for (const fields of [half.fields, half.trailers]) {
           if (fields === null) continue;
-          const kept = pseudoOnly(fields);
-          half.headersDropped += fields.length - kept.length;
-          this.ctx.stats.add('http2.headerFieldsShed', fields.length - kept.length);
-          fields.length = 0;
-          fields.push(...kept);
+          const shed = fieldCount(fields) - fieldCount(pseudoOnly(fields));
+          keepOnlyPseudo(fields);
+          half.headersDropped += shed;
+          this.ctx.stats.add('http2.headerFieldsShed', shed);
           bytes += headerListBytes(fields);
         }
       }
@@ -617,15 +614,21 @@ function looksLikeGrpcMessage(piece: Buffer): boolean {
   return piece.length >= 5 && piece[0] <= 1 && piece.readUInt32BE(1) <= 64 * 1024 * 1024;
 }
 
-/** Bytes a decoded list holds: its strings, and a fixed cost per field (RFC 9113's 32, rounded up for the pair arrays). */
+/**
+ * Bytes a decoded list holds: its strings, and a fixed cost per field (RFC 9113's 32, doubled;
+ * a field's two slots in the flat list are 16 bytes, so this errs on the side of holding less).
+ */
 function headerListBytes(fields: Fields): number {
   let bytes = 0;
-  for (const [name, value] of fields) bytes += name.length + value.length + 64;
-  return bytes;
+  for (const s of fields) bytes += s.length;
+  return bytes + fieldCount(fields) * 64;
 }
 
-function pseudoOnly(fields: Fields): Fields {
-  return fields.filter(([name]) => name.charCodeAt(0) === 58); // ':'
+/** Drops a list's regular fields in place (the stream's halves share the list). */
+function keepOnlyPseudo(fields: Fields): void {
+  const kept = pseudoOnly(fields);
+  fields.length = 0;
+  fields.push(...kept);
 }
 
 /**

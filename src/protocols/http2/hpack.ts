@@ -16,6 +16,7 @@
 import hpack from 'hpack.js';
 import type { HpackTable } from 'hpack.js';
 import { HpackReader } from './hpack-wire.js';
+import type { Fields } from './stream.js';
 
 const STATIC_LENGTH = hpack['static-table'].table.length;
 export const DEFAULT_TABLE_SIZE = 4096;
@@ -31,8 +32,8 @@ const ENTRY_OVERHEAD = 64;
 export const MAX_HEADER_LIST_SIZE = 64 * 1024;
 
 export interface DecodedBlock {
-  /** Name/value pairs in order; names are lower case per RFC 9113. */
-  fields: [string, string][];
+  /** Name, value, name, value... in order (stream.ts's Fields); names are lower case per RFC 9113. */
+  fields: Fields;
   /** Some fields referenced table entries we do not know and were left out. */
   incomplete: boolean;
   /** How many: each is counted (http2.headerFieldsUnknown), none is guessed. */
@@ -105,7 +106,7 @@ export class HpackContext {
       const size = nameSize + valueSize + 32;
       if (out.droppedFields === 0 && listSize + size <= maxListSize) {
         listSize += size;
-        fields.push([name, value]);
+        fields.push(name, value);
       } else {
         out.droppedFields += 1;
         out.droppedBytes += size;
