@@ -2,7 +2,7 @@
 // JSON (see spec.ts for why this is written here). Strict: reading past the frame or an
 // unknown field-value type throws AmqpError, which the session counts and skips.
 
-import { isText } from '../body.js';
+import { textOfRange } from '../body.js';
 import { type ArgType, BASIC_PROPERTIES, type MethodSpec } from './spec.js';
 
 export class AmqpError extends Error {
@@ -166,7 +166,7 @@ function safe(v: bigint): number | string {
 
 /** Long strings are bytes: text as UTF-8, anything else base64. */
 function text(bytes: Buffer): string {
-  return isText(bytes) ? bytes.toString('utf8') : bytes.toString('base64');
+  return textOfRange(bytes, 0, bytes.length) ?? bytes.toString('base64');
 }
 
 /** The method's arguments in a method frame's payload after the class and method ids. */

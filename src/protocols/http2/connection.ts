@@ -440,8 +440,7 @@ export class Http2Connection implements StreamParser {
       stream.headerBytes += bytes;
       return;
     }
-    const dropped = fieldCount(fields) - fieldCount(pseudoOnly(fields));
-    keepOnlyPseudo(fields);
+    const dropped = keepOnlyPseudo(fields);
     half.headersDropped += dropped;
     this.ctx.stats.add('http2.headerFieldsDropped.memoryBudget', dropped);
     const keptBytes = headerListBytes(fields);
@@ -458,8 +457,7 @@ export class Http2Connection implements StreamParser {
       for (const half of [stream.request, stream.response]) {
         for (const fields of [half.fields, half.trailers]) {
           if (fields === null) continue;
-          const shed = fieldCount(fields) - fieldCount(pseudoOnly(fields));
-          keepOnlyPseudo(fields);
+          const shed = keepOnlyPseudo(fields);
           half.headersDropped += shed;
           this.ctx.stats.add('http2.headerFieldsShed', shed);
           bytes += headerListBytes(fields);
@@ -624,11 +622,13 @@ function headerListBytes(fields: Fields): number {
   return bytes + fieldCount(fields) * 64;
 }
 
-/** Drops a list's regular fields in place (the stream's halves share the list). */
-function keepOnlyPseudo(fields: Fields): void {
+/** Drops a list's regular fields in place (the stream's halves share the list); returns how many. */
+function keepOnlyPseudo(fields: Fields): number {
   const kept = pseudoOnly(fields);
+  const dropped = fieldCount(fields) - fieldCount(kept);
   fields.length = 0;
   fields.push(...kept);
+  return dropped;
 }
 
 /**
