@@ -13,7 +13,7 @@ import { FRAME_HEADER_SIZE, Flag, FrameType, Setting, errorCodeName, type FrameH
 import { HpackContext, type DecodedBlock } from './hpack.js';
 import { buildHttpCall } from './http-entry.js';
 import type { MemoryAccount } from '../../memory/budget.js';
-import { fieldCount, fieldValue, newStream, pseudoOnly, type Fields, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
+import { fieldCount, fieldValue, newStream, pseudoOnly, releaseHalf, type Fields, type H2Stream, type HalfStream, type UpgradeRequest } from './stream.js';
 
 /** Streams tracked at once per connection; more are counted and not reported. */
 export const MAX_OPEN_STREAMS = 1000;
@@ -596,7 +596,8 @@ export class Http2Connection implements StreamParser {
     }
     const { options, stats } = this.ctx;
     const call = this.isGrpc(stream) ? buildGrpcCall(stream, ts, options, stats) : buildHttpCall(stream, ts, options);
-    for (const half of [stream.request, stream.response]) half.payload?.release();
+    releaseHalf(stream.request);
+    releaseHalf(stream.response);
     this.ctx.emit(call);
   }
 }

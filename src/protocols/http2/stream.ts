@@ -70,6 +70,20 @@ export interface H2Stream {
   headerBytes: number;
 }
 
+/**
+ * Lets go of what a half of a reported stream holds. Why: until the next full GC, a dead
+ * object in the old generation still keeps the young objects it points to alive through
+ * scavenges (a superseded table of the streams Map points to streams it held). A stream kept
+ * that way was promoted with its header fields, trailers and body pieces; cut loose, it goes
+ * alone. On the gRPC bench capture: 240 -> 116 MB promoted.
+ */
+export function releaseHalf(half: HalfStream): void {
+  half.payload?.release();
+  half.payload = null;
+  half.fields = null;
+  half.trailers = null;
+}
+
 export function newHalf(): HalfStream {
   return { fields: null, headersIncomplete: false, headersDropped: 0, trailers: null, ended: false, payload: null, dataLost: false };
 }
