@@ -311,9 +311,16 @@ export class KafkaParser implements StreamParser {
     };
     if (error !== undefined && !(p.apiKey === ApiKey.Produce && p.request.acks === 0)) call.error = error;
     if (incomplete) call.incomplete = true;
+    // Let go of the request: a pending request is kept alive by dead tables of the pending
+    // Map (see releaseHalf in http2/stream.ts) and dragged its decoded records into the old
+    // generation with it.
+    p.request = EMITTED;
     this.ctx.emit(call);
   }
 }
+
+/** What a pending request's fields become once it was emitted. */
+const EMITTED: Fields = Object.freeze({});
 
 function summarize(request: Fields, response: Fields | null): string {
   let s = `${request.apiKey} v${request.apiVersion}`;
