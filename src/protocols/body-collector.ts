@@ -20,6 +20,8 @@ import { CHUNK_COST, type KeptBytes, type SheddableHolder } from './kept-bytes.j
 const CHUNK_BYTES = 16 * 1024;
 
 export class BodyCollector implements SheddableHolder {
+  prev: SheddableHolder | null = null;
+  next: SheddableHolder | null = null;
   private chunks: Buffer[] = [];
   /** The chunk being filled: chunks.at(-1), filled up to `fill`. */
   private fill = 0;

@@ -29,6 +29,23 @@ export class ActivityList<T extends ActivityNode<T>> {
     node.next = null;
   }
 
+  /** Whether `node` is in this list (a node is in one list of its kind at most). */
+  has(node: T): boolean {
+    return node.prev !== null || this.head === node;
+  }
+
+  /** Unlinks every node: none keeps a reference to another. */
+  clear(): void {
+    for (let node = this.head; node !== null; ) {
+      const next = node.next;
+      node.prev = null;
+      node.next = null;
+      node = next;
+    }
+    this.head = null;
+    this.tail = null;
+  }
+
   /** Mark `node` (already in the list) as the most recently active. */
   touch(node: T): void {
     if (this.tail === node) return;

@@ -29,6 +29,8 @@ export interface RawMessage {
 }
 
 export class GrpcMessageReader implements SheddableHolder {
+  prev: SheddableHolder | null = null;
+  next: SheddableHolder | null = null;
   readonly messages: RawMessage[] = [];
   /** Messages whose prefix was seen, kept or not. */
   count = 0;
