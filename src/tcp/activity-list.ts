@@ -1,7 +1,8 @@
-// Connections ordered by last activity (an intrusive doubly linked list: the least recently
-// active connection is at the head). Moving a connection to the tail on every packet is a
-// few pointer writes, much cheaper than delete + re-insert in a Map; both the
-// maxConnections eviction and idle expiry read from the head.
+// An intrusive doubly linked list: nodes carry their own prev/next, so joining, leaving and
+// moving to the tail are a few pointer writes and allocate nothing. TCP connections ordered by
+// last activity (the least recently active at the head: the maxConnections eviction and idle
+// expiry read from there; much cheaper than delete + re-insert in a Map on every packet), UDP
+// flows the same way, and a connection's holders of kept bytes (kept-bytes.ts).
 
 export interface ActivityNode<T> {
   prev: T | null;
