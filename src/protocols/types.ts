@@ -81,6 +81,12 @@ export interface TcpDissector {
 export interface DatagramParser {
   onDatagram(dir: Dir, payload: Buffer, tsMicros: number): void;
   onEnd(tsMicros: number): void;
+  /**
+   * True when nothing is outstanding (every query answered): the parser can be ended now,
+   * losing nothing, instead of living until its flow goes quiet (UdpFlows.settle). A parser
+   * without it lives until then.
+   */
+  readonly settled?: boolean;
 }
 
 export interface UdpDissector {

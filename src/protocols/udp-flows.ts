@@ -12,7 +12,7 @@ import type { Packet } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
 import { ActivityList, type ActivityNode } from '../tcp/activity-list.js';
 import { udpDissectors } from './registry.js';
-import type { DatagramParser, EngineOptions, StreamContext } from './types.js';
+import type { DatagramParser, EngineOptions, StreamContext, UdpDissector } from './types.js';
 import type { ConnectionEnds } from './dispatch.js';
 
 export interface UdpLimits {
@@ -35,7 +35,12 @@ interface Flow extends ActivityNode<Flow> {
   key: string;
   clientIp: string;
   clientPort: number;
-  parser: DatagramParser | null; // null: no dissector claimed the flow
+  serverIp: string;
+  serverPort: number;
+  /** The dissector that claimed the flow; null: none did. */
+  dissector: UdpDissector | null;
+  /** Null when no dissector claimed the flow, or while its parser is settled (see settle). */
+  parser: DatagramParser | null;
   lastSeen: number;
 }
 
@@ -84,12 +89,17 @@ export class UdpFlows {
         }
         this.evictOldest('udp.flowsEvicted.memory');
       }
-      flow = { key, clientIp: p.srcIp, clientPort: p.srcPort, parser: this.claim(p), lastSeen: p.tsMicros, prev: null, next: null };
+      flow = {
+        key, clientIp: p.srcIp, clientPort: p.srcPort, serverIp: p.dstIp, serverPort: p.dstPort,
+        dissector: null, parser: null, lastSeen: p.tsMicros, prev: null, next: null,
+      };
+      this.claim(flow, p);
       if (flow.parser === null) this.account.release(CLAIMED_FLOW_COST); // charged up front, before claim() makes it
       this.flows.set(key, flow);
       this.activity.append(flow);
     } else {
       this.activity.touch(flow);
+      if (flow.parser === null && flow.dissector !== null && !this.reopen(flow)) return;
     }
     flow.lastSeen = p.tsMicros;
     if (!flow.parser) {
@@ -104,6 +114,7 @@ export class UdpFlows {
       } finally {
         this.current = null;
       }
+      if (flow.parser.settled === true) this.settle(flow, p.tsMicros);
     }
     if (p.tsMicros - this.lastSweep > 1_000_000) this.expireIdle(p.tsMicros);
   }
@@ -119,7 +130,7 @@ export class UdpFlows {
     for (let flow = this.activity.head; flow !== null; flow = this.activity.head) this.end(flow, now);
   }
 
-  private claim(p: Packet): DatagramParser | null {
+  private claim(flow: Flow, p: Packet): void {
     for (const d of udpDissectors) {
       let yes = false;
       try {
@@ -130,22 +141,63 @@ export class UdpFlows {
       }
       if (yes) {
         this.stats.add(`engine.flows.${d.name}`);
-        const client = { ip: p.srcIp, port: p.srcPort };
-        const server = { ip: p.dstIp, port: p.dstPort };
-        const ctx: StreamContext = {
-          client,
-          server,
-          midstream: false,
-          options: this.options,
-          stats: this.stats,
-          memory: this.memory,
-          emit: (call) => this.emit(call, client, server),
-          switchTo: () => null, // no upgrades over UDP
-        };
-        return d.create(ctx);
+        flow.dissector = d;
+        flow.parser = this.open(flow, d);
+        return;
       }
     }
-    return null;
+  }
+
+  private open(flow: Flow, d: UdpDissector): DatagramParser {
+    const client = { ip: flow.clientIp, port: flow.clientPort };
+    const server = { ip: flow.serverIp, port: flow.serverPort };
+    const ctx: StreamContext = {
+      client,
+      server,
+      midstream: false,
+      options: this.options,
+      stats: this.stats,
+      memory: this.memory,
+      emit: (call) => this.emit(call, client, server),
+      switchTo: () => null, // no upgrades over UDP
+    };
+    return d.create(ctx);
+  }
+
+  /**
+   * The parser has nothing outstanding (a DNS client's queries all answered): it ends now,
+   * and the flow keeps only its slot and its dissector. Most clients use a socket per
+   * lookup, so parsers that waited for their flow to go quiet piled up to the table's cap;
+   * on the DNS bench capture (388k lookups) peak RSS 164 -> 124 MB, promoted 65 -> 29 MB,
+   * CPU 0.88 (7.14 -> 6.14 s, median of 8 pairs), output byte-identical. The flow's
+   * next datagram gets a new parser of the same dissector and the same orientation: what
+   * it sees is what the old one would have (its state was empty), a stray response is still
+   * an unmatched response, and a query the detector would not take first is still taken.
+   */
+  private settle(flow: Flow, now: number): void {
+    const parser = flow.parser!;
+    flow.parser = null;
+    this.account.release(CLAIMED_FLOW_COST);
+    try {
+      parser.onEnd(now);
+    } catch {
+      this.stats.add('engine.parserErrors');
+    }
+  }
+
+  /** A settled flow's next datagram: a new parser for it. False: no room in the budget (dropped, counted). */
+  private reopen(flow: Flow): boolean {
+    this.current = flow; // a shed for this charge must not end the flow it is for
+    try {
+      if (!this.account.charge(CLAIMED_FLOW_COST)) {
+        this.stats.add('udp.datagramsDropped.overBudget');
+        return false;
+      }
+    } finally {
+      this.current = null;
+    }
+    flow.parser = this.open(flow, flow.dissector!);
+    return true;
   }
 
   private end(flow: Flow, now: number): void {

@@ -66,6 +66,10 @@ export class PendingQueries {
     this.ctx.emit(dnsCall(this.transport, q, response, tsMicros, size));
   }
 
+  get isEmpty(): boolean {
+    return this.byId.size === 0;
+  }
+
   markIncomplete(): void {
     for (const q of this.byId.values()) q.incomplete = true;
   }

@@ -21,6 +21,11 @@ class DnsUdpParser implements DatagramParser {
     else this.ctx.stats.add('dns.unexpectedDirection');
   }
 
+  /** Every query answered: a client's socket is mostly one exchange, so its flow ends here. */
+  get settled(): boolean {
+    return this.pending.isEmpty;
+  }
+
   onEnd(_tsMicros: number): void {
     this.pending.end();
   }
