@@ -85,5 +85,5 @@ test('a compression pointer loop is refused, not followed', () => {
   // The same question written out is a client query: the refusal above is the loop's doing.
   const plain = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0, 1, 0, 1]);
   const m = parseDnsMessage(plain);
-  assert.ok(m && isClientQuery(m, plain));
+  assert.ok(m && isClientQuery(m));
 });

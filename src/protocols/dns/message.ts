@@ -208,26 +208,16 @@ function parse(buf: Buffer): DnsMessage {
 }
 
 /**
- * What a client query looks like: a standard opcode, exactly one question of class IN or
- * ANY, no answers, and a non-zero id. mDNS (RFC 6762) queries use id 0 and often several
- * questions with the unicast-response bit in the class, so they are refused here.
+ * What a client query looks like: a standard opcode, exactly one question of class IN, ANY
+ * or CH, no answers, and a non-zero id. mDNS (RFC 6762) queries use id 0 and often several
+ * questions with the unicast-response bit in the class, so they are refused here. Read from
+ * the parsed message (a question's class is absent when IN), not the wire again.
  */
-export function isClientQuery(m: DnsMessage, raw: Buffer): boolean {
+export function isClientQuery(m: DnsMessage): boolean {
   if (m.isResponse || m.id === 0 || opcodeName(m.opcode) === undefined) return false;
   if (m.questions.length !== 1 || m.answerCount !== 0) return false;
-  const nameEnd = raw.length >= 12 ? skipName(raw, 12) : -1;
-  if (nameEnd < 0) return false;
-  const cls = raw.readUInt16BE(nameEnd + 2);
-  return cls === 1 || cls === 255 || cls === 3;
-}
-
-function skipName(buf: Buffer, start: number): number {
-  try {
-    const { next } = readName(buf, start);
-    return next + 4 <= buf.length ? next : -1;
-  } catch {
-    return -1;
-  }
+  const cls = m.questions[0].class;
+  return cls === undefined || cls === 'ANY' || cls === 'CH';
 }
 
 export function describeRcode(m: DnsMessage): string {

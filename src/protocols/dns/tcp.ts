@@ -82,7 +82,7 @@ function detectDnsTcp(probe: Probe): Verdict {
   if (c.length >= 5 && (c[4] & 0x80) !== 0) return 'no'; // a response first
   if (c.length < 2 + len) return c.length >= 12 + 2 && probe.server.length > 0 ? 'no' : 'more';
   const m = parseDnsMessage(c.subarray(2, 2 + len));
-  return m !== null && isClientQuery(m, c.subarray(2, 2 + len)) ? 'yes' : 'no';
+  return m !== null && isClientQuery(m) ? 'yes' : 'no';
 }
 
 export const dnsTcpDissector: TcpDissector = {

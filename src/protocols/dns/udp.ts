@@ -21,7 +21,7 @@ class DnsUdpParser implements DatagramParser {
     else this.ctx.stats.add('dns.unexpectedDirection');
   }
 
-  /** Every query answered: a client's socket is mostly one exchange, so its flow ends here. */
+  /** Every query answered: UdpFlows ends this parser now (a client's socket is mostly one lookup). */
   get settled(): boolean {
     return this.pending.isEmpty;
   }
@@ -35,7 +35,7 @@ export const dnsUdpDissector: UdpDissector = {
   name: 'dns',
   detect(payload) {
     const m = parseDnsMessage(payload);
-    return m !== null && isClientQuery(m, payload);
+    return m !== null && isClientQuery(m);
   },
   create: (ctx) => new DnsUdpParser(ctx),
 };
