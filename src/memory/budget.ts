@@ -49,6 +49,7 @@
 // (tcp.gapBytes, dns.pendingShed, ...). memory.peakBytes is the highest total charged.
 
 import type { Stats } from '../stats.js';
+import { ActivityList, type ActivityNode } from '../tcp/activity-list.js';
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 
@@ -144,7 +145,10 @@ const LOW_WATER = 15 / 16;
 /** Asked to give back about `want` bytes; releases what it frees through its account. */
 export type Shedder = (want: number) => void;
 
-export class MemoryAccount {
+export class MemoryAccount implements ActivityNode<MemoryAccount> {
+  /** Its neighbours in the list of its size class (see Holders). */
+  prev: MemoryAccount | null = null;
+  next: MemoryAccount | null = null;
   /** Bytes this account holds now. */
   bytes = 0;
   /** Where the budget lists it while it holds bytes: -1 unlisted, else its size class (or 0 for "oldest" kinds). */
@@ -155,6 +159,8 @@ export class MemoryAccount {
     private readonly budget: MemoryBudget,
     readonly kind: MemoryKind,
     readonly shed: Shedder | null,
+    /** @internal The budget's figures for this account's kind. */
+    readonly tally: KindTally,
   ) {}
 
   /** Take `n` bytes; false (nothing taken) when the budget cannot make room for them. */
@@ -172,7 +178,7 @@ export class MemoryAccount {
     if (n <= 0) return;
     const freed = n < this.bytes ? n : this.bytes;
     this.bytes -= freed;
-    this.budget.unreserve(this.kind, freed);
+    this.budget.unreserve(this, freed);
     this.budget.relist(this);
   }
 
@@ -188,13 +194,16 @@ export class MemoryAccount {
  * started holding. "largest" kinds: one list per power-of-two size class, so the largest
  * class is found in constant time however many accounts there are (a scan for the exact
  * largest was quadratic when thousands of equal buffers had to be shed); "largest" thus
- * means "in the largest size class", within a factor of two of the largest.
+ * means "in the largest size class", within a factor of two of the largest. Lists through
+ * the accounts, not Sets: an account changes class as its bytes come and go, on every charge
+ * of a growing buffer, and a move is then a few pointer writes instead of two hash updates.
+ * Together with KindTally: HTTP/1.1 bench capture CPU 0.92 (6.61 -> 6.01 s, 10 pairs).
  */
 class Holders {
-  readonly lists: Set<MemoryAccount>[];
+  readonly lists: ActivityList<MemoryAccount>[];
 
   constructor(readonly order: ShedOrder) {
-    this.lists = Array.from({ length: order === 'oldest' ? 1 : 33 }, () => new Set<MemoryAccount>());
+    this.lists = Array.from({ length: order === 'oldest' ? 1 : 33 }, () => new ActivityList<MemoryAccount>());
   }
 
   slotFor(bytes: number): number {
@@ -210,21 +219,26 @@ class Holders {
    */
   pick(tried: Set<MemoryAccount>): MemoryAccount | undefined {
     for (let i = this.lists.length - 1; i >= 0; i--) {
-      for (const account of this.lists[i]!) {
-        if (!tried.has(account)) return account;
-        break;
-      }
+      const first = this.lists[i]!.head;
+      if (first !== null && !tried.has(first)) return first;
     }
     return undefined;
   }
 
   /** `account` was asked and kept its bytes: behind every account not asked yet. */
   passOver(account: MemoryAccount): void {
-    const list = this.lists[account.slot];
-    if (list === undefined) return;
-    list.delete(account);
-    list.add(account);
+    this.lists[account.slot]?.touch(account);
   }
+}
+
+/**
+ * The budget's figures for one kind, which each account of the kind points to: charging and
+ * releasing (many times a packet) then look nothing up by kind.
+ */
+class KindTally {
+  /** Bytes charged to accounts of the kind now. */
+  used = 0;
+  constructor(readonly holders: Holders) {}
 }
 
 export class MemoryBudget {
@@ -232,9 +246,7 @@ export class MemoryBudget {
   used = 0;
   /** Highest `used` seen. */
   peak = 0;
-  private readonly byKind = new Map<MemoryKind, number>(KINDS.map((k) => [k, 0]));
-  /** Accounts holding bytes, per kind, in the order they started holding them. */
-  private readonly holders = new Map<MemoryKind, Holders>(KINDS.map((k) => [k, new Holders(SHED_ORDER[k])]));
+  private readonly kinds = new Map<MemoryKind, KindTally>(KINDS.map((k) => [k, new KindTally(new Holders(SHED_ORDER[k]))]));
   private shedding = false;
   private shedSinceCollect = 0;
 
@@ -245,11 +257,11 @@ export class MemoryBudget {
 
   /** A holder of `kind`; `shed` lets the budget take bytes back from it (null: it cannot shed). */
   account(kind: MemoryKind, shed: Shedder | null = null): MemoryAccount {
-    return new MemoryAccount(this, kind, shed);
+    return new MemoryAccount(this, kind, shed, this.kinds.get(kind)!);
   }
 
   usedBy(kind: MemoryKind): number {
-    return this.byKind.get(kind) ?? 0;
+    return this.kinds.get(kind)?.used ?? 0;
   }
 
   /** Would `n` more bytes fit without shedding anything? */
@@ -264,15 +276,15 @@ export class MemoryBudget {
       return false;
     }
     this.used += n;
-    this.byKind.set(account.kind, this.byKind.get(account.kind)! + n);
+    account.tally.used += n;
     if (this.used > this.peak) this.peak = this.used;
     return true;
   }
 
   /** @internal */
-  unreserve(kind: MemoryKind, n: number): void {
+  unreserve(account: MemoryAccount, n: number): void {
     this.used -= n;
-    this.byKind.set(kind, this.byKind.get(kind)! - n);
+    account.tally.used -= n;
   }
 
   /**
@@ -281,18 +293,18 @@ export class MemoryBudget {
    */
   relist(account: MemoryAccount): void {
     if (account.shed === null) return;
-    const holders = this.holders.get(account.kind)!;
+    const holders = account.tally.holders;
     const slot = holders.slotFor(account.bytes);
     if (slot === account.slot) return;
-    if (account.slot >= 0) holders.lists[account.slot]!.delete(account);
-    if (slot >= 0) holders.lists[slot]!.add(account);
+    if (account.slot >= 0) holders.lists[account.slot]!.remove(account);
+    if (slot >= 0) holders.lists[slot]!.append(account);
     account.slot = slot;
   }
 
   /** Figures for the end-of-run summary and /stats (bytes). */
   snapshot(): { limit: number; used: number; peak: number; byKind: Record<string, number> } {
     const byKind: Record<string, number> = {};
-    for (const [kind, bytes] of this.byKind) if (bytes > 0) byKind[kind] = bytes;
+    for (const [kind, { used }] of this.kinds) if (used > 0) byKind[kind] = used;
     return { limit: this.limit, used: this.used, peak: this.peak, byKind };
   }
 
@@ -321,7 +333,7 @@ export class MemoryBudget {
           this.stats.add(`memory.shedBytes.${victim.kind}`, freed);
           if (victim.bytes > 0) tried.delete(victim); // it may give more on the next round
         } else {
-          this.holders.get(victim.kind)!.passOver(victim);
+          victim.tally.holders.passOver(victim);
         }
       }
     } finally {
@@ -344,9 +356,10 @@ export class MemoryBudget {
 
   /** The account to shed next: in the kind holding the most, by that kind's order. */
   private pickVictim(tried: Set<MemoryAccount>): MemoryAccount | undefined {
-    const kinds = KINDS.filter((k) => this.byKind.get(k)! > 0).sort((a, b) => this.byKind.get(b)! - this.byKind.get(a)!);
+    const used = (k: MemoryKind) => this.kinds.get(k)!.used;
+    const kinds = KINDS.filter((k) => used(k) > 0).sort((a, b) => used(b) - used(a));
     for (const kind of kinds) {
-      const best = this.holders.get(kind)!.pick(tried);
+      const best = this.kinds.get(kind)!.holders.pick(tried);
       if (best !== undefined) return best;
     }
     return undefined;
