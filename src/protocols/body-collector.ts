@@ -19,6 +19,9 @@ import { CHUNK_COST, type KeptBytes, type SheddableHolder } from './kept-bytes.j
  */
 const CHUNK_BYTES = 16 * 1024;
 
+/** What an empty body renders from: shared, as nothing ever writes into it. */
+const NO_BYTES = Buffer.alloc(0);
+
 export class BodyCollector implements SheddableHolder {
   prev: SheddableHolder | null = null;
   next: SheddableHolder | null = null;
@@ -161,13 +164,19 @@ export class BodyCollector implements SheddableHolder {
     this.kept = 0;
   }
 
-  /** The kept bytes as one buffer; the chunks are let go (rendering happens once). */
+  /**
+   * The kept bytes as one buffer; the chunks are let go (rendering happens once). No body and
+   * a body in one full chunk (most are: the first chunk is sized to the first piece) take no
+   * view and no copy. Buffer.concat of nothing and the views were 3.3% of the HTTP/1.1 bench
+   * profile (most of its requests have no body); CPU 0.91 (5.99 -> 5.40 s, 10 pairs).
+   */
   private takeKept(): Buffer {
-    const last = this.chunks.length - 1;
-    if (last >= 0) this.chunks[last] = this.chunks[last].subarray(0, this.fill);
-    const bytes = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.kept);
+    const chunks = this.chunks;
     this.chunks = [];
-    return bytes;
+    if (chunks.length === 0) return NO_BYTES;
+    const last = chunks.length - 1;
+    if (this.fill < chunks[last].length) chunks[last] = chunks[last].subarray(0, this.fill);
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.kept);
   }
 
   private undecoded(bytes: Buffer, reason: string): Record<string, unknown> {
