@@ -49,7 +49,7 @@
 // (tcp.gapBytes, dns.pendingShed, ...). memory.peakBytes is the highest total charged.
 
 import type { Stats } from '../stats.js';
-import { ActivityList, type ActivityNode } from '../tcp/activity-list.js';
+import { ActivityList, type ActivityNode } from '../activity-list.js';
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 

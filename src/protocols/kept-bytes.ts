@@ -7,7 +7,7 @@
 // shed says so in its entry and counts the loss under its protocol's name.
 
 import type { MemoryAccount, MemoryBudget, MemoryKind } from '../memory/budget.js';
-import { ActivityList, type ActivityNode } from '../tcp/activity-list.js';
+import { ActivityList, type ActivityNode } from '../activity-list.js';
 
 /** Fixed cost of one kept chunk besides its bytes: the Buffer object and its backing store. */
 export const CHUNK_COST = 128;

@@ -4,13 +4,14 @@
 // table is bounded and flows expire after a quiet period of capture time. Each flow is
 // charged to the memory budget ('udp.flows', a fixed cost); when the budget needs room, or
 // refuses a new flow, the least recently active flows are ended first (a flow is one
-// exchange, mostly: the one quiet longest is the one most likely over).
+// exchange, mostly: the one quiet longest is the one most likely over). A parser with nothing
+// outstanding (settled) is ended at once and the flow keeps only its slot (see settle).
 
 import type { Call } from '../entry.js';
 import { MemoryBudget, type MemoryAccount } from '../memory/budget.js';
 import type { Packet } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
-import { ActivityList, type ActivityNode } from '../tcp/activity-list.js';
+import { ActivityList, type ActivityNode } from '../activity-list.js';
 import { udpDissectors } from './registry.js';
 import type { DatagramParser, EngineOptions, StreamContext, UdpDissector } from './types.js';
 import type { ConnectionEnds } from './dispatch.js';

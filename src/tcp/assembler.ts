@@ -13,7 +13,7 @@ import { TcpFlag } from '../decode/packet.js';
 import type { StreamParser } from '../protocols/types.js';
 import type { Stats } from '../stats.js';
 import { DEFAULT_MEMORY_BUDGET, MemoryBudget, type MemoryAccount } from '../memory/budget.js';
-import { ActivityList } from './activity-list.js';
+import { ActivityList } from '../activity-list.js';
 import { ClosedTuples } from './closed-tuples.js';
 import { Connection, type ConnectionInfo } from './connection.js';
 import type { ReassemblyShared } from './half-stream.js';

@@ -6,7 +6,7 @@ import type { Packet } from '../decode/packet.js';
 import { TcpFlag } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
 import type { Dir, StreamParser } from '../protocols/types.js';
-import type { ActivityNode } from './activity-list.js';
+import type { ActivityNode } from '../activity-list.js';
 import { HalfStream, type ReassemblyShared, type StreamSink } from './half-stream.js';
 import { seqAdd } from './seq.js';
 
@@ -73,7 +73,7 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
    * already carried data that way or saw a FIN. A SYN repeating the known ISN is a retransmission.
    */
   restartsOn(dir: Dir, p: Packet): boolean {
-    const halves = this.open();
+    const halves = this.liveHalves();
     const half = halves[dir];
     if (half.synSeen) return half.isn !== p.seq;
     if (half.finSeen || halves[dir === 0 ? 1 : 0].finSeen) return true;
@@ -84,7 +84,7 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
 
   receive(dir: Dir, p: Packet): void {
     const flags = p.flags;
-    const halves = this.open();
+    const halves = this.liveHalves();
     if ((flags & TcpFlag.RST) !== 0) {
       // A RST the receiver would not accept (a spoofed one, far off) does not end the
       // connection for the endpoints, so it does not end it here either.
@@ -141,7 +141,8 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
     }
   }
 
-  private open(): readonly [HalfStream, HalfStream] {
+  /** The halves of a connection still in the table (only those get packets). */
+  private liveHalves(): readonly [HalfStream, HalfStream] {
     if (this.halves === null) throw new Error('tcp: a packet for a closed connection');
     return this.halves;
   }

@@ -2,7 +2,8 @@
 // moving to the tail are a few pointer writes and allocate nothing. TCP connections ordered by
 // last activity (the least recently active at the head: the maxConnections eviction and idle
 // expiry read from there; much cheaper than delete + re-insert in a Map on every packet), UDP
-// flows the same way, and a connection's holders of kept bytes (kept-bytes.ts).
+// flows the same way, a connection's holders of kept bytes (kept-bytes.ts), and the memory
+// budget's accounts per size class (memory/budget.ts).
 
 export interface ActivityNode<T> {
   prev: T | null;
