@@ -87,3 +87,20 @@ test('a compression pointer loop is refused, not followed', () => {
   const m = parseDnsMessage(plain);
   assert.ok(m && isClientQuery(m));
 });
+
+test('names: dots and backslashes inside labels are escaped, other bytes kept, pointers into a name followed', () => {
+  // Hand-made response: question a\.b.c\\d.é (labels "a.b", "c\d", 0xe9), answer named by a
+  // pointer to the question's second label (offset 16).
+  const header = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+  const question = [3, 0x61, 0x2e, 0x62, 3, 0x63, 0x5c, 0x64, 1, 0xe9, 0, 0, 1, 0, 1];
+  const answer = [0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1];
+  const m = parseDnsMessage(Buffer.from([...header, ...question, ...answer]));
+  assert.ok(m);
+  assert.deepEqual(m.questions, [{ name: 'a\\.b.c\\\\d.\u00e9', type: 'A' }]);
+  assert.deepEqual(m.answers, [{ name: 'c\\\\d.\u00e9', type: 'A', ttl: 60, data: '10.0.0.1' }]);
+  // The root name is "." and a name over 255 bytes is refused.
+  const root = parseDnsMessage(Buffer.from([0, 1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1]));
+  assert.deepEqual(root?.questions, [{ name: '.', type: 'NS' }]);
+  const long = [...Array(5)].flatMap(() => [63, ...Array(63).fill(0x61)]);
+  assert.equal(parseDnsMessage(Buffer.from([0, 1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, ...long, 0, 0, 1, 0, 1])), null);
+});

@@ -8,6 +8,8 @@ const maxPointers = 32;
 const maxNameLength = 255;
 /** Records kept per section; more are counted in the section's count only. */
 const maxRecords = 64;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
 export interface Question {
   name: string;
@@ -47,12 +49,19 @@ class Malformed {
   constructor(readonly reason: string) {}
 }
 
+/**
+ * A name's text is assembled here and read out as one latin1 string: one string per name
+ * instead of one per label, a regex pass per label and a join (readName was 12% of the DNS
+ * capture's CPU that way). Wire names are at most 255 bytes; escaping doubles a byte at most.
+ */
+const nameText = Buffer.alloc(2 * maxNameLength);
+
 function readName(buf: Buffer, start: number): { name: string; next: number } {
-  const labels: string[] = [];
   let pos = start;
   let next = -1;
   let jumps = 0;
   let length = 0;
+  let out = 0;
   for (;;) {
     if (pos >= buf.length) throw new Malformed('name runs past the message');
     const len = buf[pos];
@@ -70,10 +79,16 @@ function readName(buf: Buffer, start: number): { name: string; next: number } {
     if (pos + 1 + len > buf.length) throw new Malformed('label runs past the message');
     length += len + 1;
     if (length > maxNameLength) throw new Malformed('name too long');
-    labels.push(buf.toString('latin1', pos + 1, pos + 1 + len).replace(/[.\\]/g, (c) => `\\${c}`));
+    if (out > 0) nameText[out++] = DOT;
+    // A dot or backslash inside a label is escaped, so the text parses back to the same labels.
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const b = buf[i];
+      if (b === DOT || b === BACKSLASH) nameText[out++] = BACKSLASH;
+      nameText[out++] = b;
+    }
     pos += 1 + len;
   }
-  return { name: labels.length === 0 ? '.' : labels.join('.'), next };
+  return { name: out === 0 ? '.' : nameText.toString('latin1', 0, out), next };
 }
 
 function ipv6(b: Buffer): string {
