@@ -4,7 +4,7 @@
 # (content-type application/grpc, te: trailers) on 4 connections, 50 concurrent streams each.
 set -euo pipefail
 out=${1:?usage: make-grpc-capture.sh OUT.pcap}
-calls=${CALLS:-250000}
+calls=${CALLS:-400000}
 port=${PORT:-50071}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
