@@ -52,7 +52,7 @@ interface Flow extends ActivityNode<Flow> {
  * however V8 was built. The table compares such a key in place; flows whose ports fold alike
  * are chained and told apart by their addresses. A string key of the four-tuple cost each
  * datagram a fresh string to hash and a read of the stored key string: on the DNS bench
- * capture (a socket per lookup, the table at its cap) the lookup was 6.9% of the CPU.
+ * capture (28,307 flows, each kept 30 s after its last datagram) the lookup was 6.9% of the CPU.
  */
 function portSlot(a: number, b: number): number {
   const low = a < b ? a : b;
@@ -210,9 +210,8 @@ export class UdpFlows {
 
   /**
    * The parser has nothing outstanding (a DNS client's queries all answered): it ends now,
-   * and the flow keeps only its slot and its dissector. Most clients use a socket per
-   * lookup, so parsers that waited for their flow to go quiet piled up to the table's cap;
-   * on the DNS bench capture (388k lookups) peak RSS 164 -> 124 MB, promoted 65 -> 29 MB,
+   * and the flow keeps only its slot and its dissector. Parsers that waited for their flow
+   * to go quiet (30 s) piled up: on the DNS bench capture (388k lookups on 28,307 flows) peak RSS 164 -> 124 MB, promoted 65 -> 29 MB,
    * CPU 0.88 (7.14 -> 6.14 s, median of 8 pairs), output byte-identical. The flow's
    * next datagram gets a new parser of the same dissector and the same orientation: what
    * it sees is what the old one would have (its state was empty), a stray response is still
