@@ -212,10 +212,11 @@ export class UdpFlows {
    * The parser has nothing outstanding (a DNS client's queries all answered): it ends now,
    * and the flow keeps only its slot and its dissector. Parsers that waited for their flow
    * to go quiet (30 s) piled up: on the DNS bench capture (388k lookups on 28,307 flows)
-   * peak RSS 164 -> 124 MB, promoted 65 -> 29 MB, CPU 0.88 (7.14 -> 6.14 s, median of 8 pairs), output byte-identical. The flow's
-   * next datagram gets a new parser of the same dissector and the same orientation: what
-   * it sees is what the old one would have (its state was empty), a stray response is still
-   * an unmatched response, and a query the detector would not take first is still taken.
+   * peak RSS 164 -> 124 MB, promoted 65 -> 29 MB, CPU 0.88 (7.14 -> 6.14 s, median of 8
+   * pairs), output byte-identical. The flow's next datagram gets a new parser of the same
+   * dissector and the same orientation: what it sees is what the old one would have (its
+   * state was empty), a stray response is still an unmatched response, and a query the
+   * detector would not take first is still taken.
    */
   private settle(flow: Flow, now: number): void {
     const parser = flow.parser!;

@@ -78,6 +78,13 @@ export function dnsQuery(id: number, name: string): Buffer {
   return Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
 }
 
+/** The response to `query` with no answers: QR, RD and RA set, NOERROR. */
+export function dnsNoAnswers(query: Buffer): Buffer {
+  const r = Buffer.from(query);
+  r.writeUInt16BE(0x8180, 2);
+  return r;
+}
+
 /** `queries` DNS queries, each from a distinct client endpoint, none answered. */
 export async function unansweredDns(w: PcapStream, o: { queries: number }): Promise<void> {
   const resolver = ipv4(0xfffffd);

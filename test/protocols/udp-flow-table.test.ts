@@ -9,17 +9,11 @@ import type { Packet } from '../../src/decode/packet.js';
 import { engineOptions } from '../../src/engine.js';
 import { UdpFlows } from '../../src/protocols/udp-flows.js';
 import { Stats } from '../../src/stats.js';
-import { dnsQuery } from '../hostile/transport-shapes.js';
+import { dnsNoAnswers as answer, dnsQuery } from '../hostile/transport-shapes.js';
 
 interface End {
   ip: string;
   port: number;
-}
-
-function answer(query: Buffer): Buffer {
-  const r = Buffer.from(query);
-  r.writeUInt16BE(0x8180, 2); // QR, RD, RA; NOERROR, no answers
-  return r;
 }
 
 function table(maxFlows = 65536) {

@@ -11,17 +11,10 @@ import { engineOptions } from '../../src/engine.js';
 import { MemoryBudget } from '../../src/memory/budget.js';
 import { CLAIMED_FLOW_COST, UDP_FLOW_COST, UdpFlows } from '../../src/protocols/udp-flows.js';
 import { Stats } from '../../src/stats.js';
-import { dnsQuery } from '../hostile/transport-shapes.js';
+import { dnsNoAnswers as answer, dnsQuery } from '../hostile/transport-shapes.js';
 
 const CLIENT = { ip: '10.1.0.7', port: 41000 };
 const RESOLVER = { ip: '10.96.0.10', port: 53 };
-
-/** The response to `query`: QR, RD and RA set, NOERROR, no answers. */
-function answer(query: Buffer): Buffer {
-  const r = Buffer.from(query);
-  r.writeUInt16BE(0x8180, 2);
-  return r;
-}
 
 function datagram(tsMicros: number, from: typeof CLIENT, to: typeof CLIENT, payload: Buffer): Packet {
   return { tsMicros, ipVersion: 4, srcIp: from.ip, dstIp: to.ip, transport: 'udp', srcPort: from.port, dstPort: to.port, seq: 0, ack: 0, flags: 0, payload };
