@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 import { bundledManifests, tapperBuildOptions } from './bundle-inputs.mjs';
 import { buildCaptureAddon } from './build-addon.mjs';
+import { lazyStringWidth } from './lazy-string-width.mjs';
 
 await build({
   entryPoints: ['cmd/main.ts'],
@@ -28,6 +29,7 @@ await build({
   // capture.node is the tapper's native addon, loaded from a path only the tapper computes.
   external: ['*.node'],
   define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()) },
+  plugins: [lazyStringWidth],
   logLevel: 'warning',
 });
 chmodSync('dist/kubectl-tap', 0o755);

@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { bundledManifests } from './bundle-inputs.mjs';
+import { lazyStringWidth } from './lazy-string-width.mjs';
 
 // The bundle's shebang flags (scripts/build.mjs), set another way: Node 20's SEA config has no
 // execArgv, and a single executable takes no Node flags on its command line. Two of the three
@@ -40,6 +41,7 @@ await build({
   define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()), 'import.meta.url': '__tapImportMetaUrl' },
   external: ['*.node'],
   plugins: [
+    lazyStringWidth,
     {
       // node-fetch (under client-node) tries require('encoding') for legacy charsets, inside a
       // try; left unresolved, the executable warns about it on every run. Nothing here needs it.
