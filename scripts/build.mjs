@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 import { bundledManifests, tapperBuildOptions } from './bundle-inputs.mjs';
 import { buildCaptureAddon } from './build-addon.mjs';
+import { lazyNodeBuiltins } from './lazy-node-builtins.mjs';
 import { lazyStringWidth } from './lazy-string-width.mjs';
 
 await build({
@@ -29,7 +30,7 @@ await build({
   // capture.node is the tapper's native addon, loaded from a path only the tapper computes.
   external: ['*.node'],
   define: { __TAP_MANIFESTS__: JSON.stringify(bundledManifests()) },
-  plugins: [lazyStringWidth],
+  plugins: [lazyStringWidth, lazyNodeBuiltins],
   logLevel: 'warning',
 });
 chmodSync('dist/kubectl-tap', 0o755);
