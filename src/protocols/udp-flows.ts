@@ -12,6 +12,7 @@ import { MemoryBudget, type MemoryAccount } from '../memory/budget.js';
 import type { Packet } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
 import { ActivityList, type ActivityNode } from '../activity-list.js';
+import { TupleTable, type TupleNode } from '../tuple-table.js';
 import { udpDissectors } from './registry.js';
 import type { DatagramParser, EngineOptions, StreamContext, UdpDissector } from './types.js';
 import type { ConnectionEnds } from './dispatch.js';
@@ -25,21 +26,15 @@ const DEFAULT_LIMITS: UdpLimits = { maxFlows: 65536, idleTimeoutMicros: 30_000_0
 
 /**
  * Memory one flow costs: the Flow and its table entry (measured 162 bytes for a flow nobody
- * claims; 389 with the string key it had before portSlot), and once a dissector claims it
+ * claims; 389 with the string key it had before TupleTable), and once a dissector claims it
  * the StreamContext with its closures and the parser object (a DNS flow: 1,800 bytes before
  * its queries). Measured with scripts/measure-memory-costs.ts.
  */
 export const UDP_FLOW_COST = 200;
 export const CLAIMED_FLOW_COST = 1400;
 
-interface Flow extends ActivityNode<Flow> {
-  /** Its port pair folded to a table key (see portSlot), and the next flow with the same key. */
-  slot: number;
-  samePorts: Flow | null;
-  clientIp: string;
-  clientPort: number;
-  serverIp: string;
-  serverPort: number;
+/** A flow; its client is the sender of its first datagram (TupleNode's endpoints). */
+interface Flow extends ActivityNode<Flow>, TupleNode<Flow> {
   /** The dissector that claimed the flow; null: none did. */
   dissector: UdpDissector | null;
   /** Null when no dissector claimed the flow, or while its parser is settled (see settle). */
@@ -47,23 +42,9 @@ interface Flow extends ActivityNode<Flow> {
   lastSeen: number;
 }
 
-/**
- * The table key of a flow: its two ports, folded below 2^30 so it is a small integer (a Smi)
- * however V8 was built. The table compares such a key in place; flows whose ports fold alike
- * are chained and told apart by their addresses. A string key of the four-tuple cost each
- * datagram a fresh string to hash and a read of the stored key string: on the DNS bench
- * capture (28,307 flows, each kept 30 s after its last datagram) the lookup was 6.9% of the CPU.
- */
-function portSlot(a: number, b: number): number {
-  const low = a < b ? a : b;
-  const high = a < b ? b : a;
-  return high * 0x4000 + (low & 0x3fff);
-}
-
 export class UdpFlows {
-  /** The first flow of each slot's chain (see portSlot). */
-  private readonly flows = new Map<number, Flow>();
-  private count = 0;
+  /** Flows by their endpoints (tuple-table.ts says why not by a four-tuple string). */
+  private readonly flows = new TupleTable<Flow>();
   /**
    * Flows by last activity, least recent first: eviction and expiry read from the head.
    * (A Map used as a queue, deleting from its front, makes every "oldest" lookup skip all
@@ -88,29 +69,28 @@ export class UdpFlows {
   }
 
   get flowCount(): number {
-    return this.count;
+    return this.flows.size;
   }
 
   push(p: Packet): void {
-    const slot = portSlot(p.srcPort, p.dstPort);
-    let flow = this.find(slot, p);
+    let flow = this.flows.find(p);
     if (flow === null) {
-      if (this.count >= this.limits.maxFlows) this.evictOldest('udp.flowsEvicted');
+      if (this.flows.size >= this.limits.maxFlows) this.evictOldest('udp.flowsEvicted');
       while (!this.account.charge(UDP_FLOW_COST + CLAIMED_FLOW_COST)) {
         // The flow table is where the budget wants room from: the oldest flow goes.
-        if (this.count === 0) {
+        if (this.flows.size === 0) {
           this.stats.add('udp.datagramsDropped.overBudget');
           return;
         }
         this.evictOldest('udp.flowsEvicted.memory');
       }
       flow = {
-        slot, samePorts: null, clientIp: p.srcIp, clientPort: p.srcPort, serverIp: p.dstIp, serverPort: p.dstPort,
+        slot: 0, samePorts: null, clientIp: p.srcIp, clientPort: p.srcPort, serverIp: p.dstIp, serverPort: p.dstPort,
         dissector: null, parser: null, lastSeen: p.tsMicros, prev: null, next: null,
       };
       this.claim(flow, p);
       if (flow.parser === null) this.account.release(CLAIMED_FLOW_COST); // charged up front, before claim() makes it
-      this.insert(flow);
+      this.flows.insert(flow);
       this.activity.append(flow);
     } else {
       this.activity.touch(flow);
@@ -143,35 +123,6 @@ export class UdpFlows {
 
   closeAll(now: number): void {
     for (let flow = this.activity.head; flow !== null; flow = this.activity.head) this.end(flow, now);
-  }
-
-  /** The flow of a datagram, in either direction; null: none yet. */
-  private find(slot: number, p: Packet): Flow | null {
-    for (let f = this.flows.get(slot) ?? null; f !== null; f = f.samePorts) {
-      const sent = f.clientPort === p.srcPort && f.serverPort === p.dstPort && f.clientIp === p.srcIp && f.serverIp === p.dstIp;
-      if (sent || (f.clientPort === p.dstPort && f.serverPort === p.srcPort && f.clientIp === p.dstIp && f.serverIp === p.srcIp)) return f;
-    }
-    return null;
-  }
-
-  private insert(flow: Flow): void {
-    flow.samePorts = this.flows.get(flow.slot) ?? null;
-    this.flows.set(flow.slot, flow);
-    this.count++;
-  }
-
-  private unlink(flow: Flow): void {
-    const first = this.flows.get(flow.slot)!;
-    if (first === flow) {
-      if (flow.samePorts === null) this.flows.delete(flow.slot);
-      else this.flows.set(flow.slot, flow.samePorts);
-    } else {
-      let before = first;
-      while (before.samePorts !== flow) before = before.samePorts!;
-      before.samePorts = flow.samePorts;
-    }
-    flow.samePorts = null;
-    this.count--;
   }
 
   private claim(flow: Flow, p: Packet): void {
@@ -245,7 +196,7 @@ export class UdpFlows {
   }
 
   private end(flow: Flow, now: number): void {
-    this.unlink(flow);
+    this.flows.remove(flow);
     this.activity.remove(flow);
     this.account.release(flowCost(flow));
     try {

@@ -26,6 +26,7 @@ import {
   type TcpLimits,
 } from './limits.js';
 import { senderIsClientGuess, tupleKey } from './tuple.js';
+import { TupleTable } from '../tuple-table.js';
 
 export type { ConnectionInfo } from './connection.js';
 export type { TcpLimits } from './limits.js';
@@ -36,7 +37,8 @@ export class TcpAssembler {
   private readonly tableAccount: MemoryAccount;
   /** The connection the current packet is for: never evicted by a shed in the middle of it. */
   private current: Connection | null = null;
-  private readonly table = new Map<string, Connection>();
+  /** Connections by their endpoints (tuple-table.ts says why not by tupleKey's string). */
+  private readonly table = new TupleTable<Connection>();
   private readonly activity = new ActivityList<Connection>();
   private readonly closed: ClosedTuples;
   private packetsSinceExpiry = 0;
@@ -71,9 +73,10 @@ export class TcpAssembler {
       this.lastExpiryMicros = ts;
     }
     const flags = p.flags;
-    const key = tupleKey(p);
-    let conn: Connection | null = this.table.get(key) ?? null;
+    let conn = this.table.find(p);
     if (conn === null) {
+      // The tuple's string is built only here, for the closed tuples' memory and a new connection.
+      const key = tupleKey(p);
       if ((flags & TcpFlag.SYN) === 0 && this.closed.has(key)) {
         // The bare ACK that completes every FIN exchange is expected, not worth a counter.
         if (p.payload.length > 0 || (flags & (TcpFlag.FIN | TcpFlag.RST)) !== 0) this.stats.add('tcp.packetsAfterClose');
@@ -88,7 +91,7 @@ export class TcpAssembler {
     } else if ((flags & TcpFlag.SYN) !== 0 && conn.restartsOn(conn.dirOf(p), p)) {
       this.stats.add('tcp.tuplesReused');
       this.remove(conn, ts);
-      conn = this.create(key, p);
+      conn = this.create(conn.key, p);
       if (conn === null) return;
     } else {
       this.activity.touch(conn);
@@ -104,7 +107,7 @@ export class TcpAssembler {
     if (conn.finished) {
       if (conn.resetSeen) this.stats.add('tcp.resets');
       this.remove(conn, ts);
-      this.closed.remember(key, ts);
+      this.closed.remember(conn.key, ts);
     }
   }
 
@@ -161,7 +164,7 @@ export class TcpAssembler {
       tsMicros: p.tsMicros,
     };
     const conn = new Connection(key, info, this.stats, this.shared);
-    this.table.set(key, conn);
+    this.table.insert(conn);
     this.activity.append(conn);
     this.stats.add('tcp.connections');
     conn.attach(this.open);
@@ -188,7 +191,7 @@ export class TcpAssembler {
   private remove(conn: Connection, tsMicros: number): void {
     if (conn.removed) return;
     conn.removed = true;
-    this.table.delete(conn.key);
+    this.table.remove(conn);
     this.activity.remove(conn);
     this.tableAccount.release(CONNECTION_COST);
     conn.close(tsMicros);

@@ -7,6 +7,7 @@ import { TcpFlag } from '../decode/packet.js';
 import type { Stats } from '../stats.js';
 import type { Dir, StreamParser } from '../protocols/types.js';
 import type { ActivityNode } from '../activity-list.js';
+import type { TupleNode } from '../tuple-table.js';
 import { HalfStream, type ReassemblyShared, type StreamSink } from './half-stream.js';
 import { seqAdd } from './seq.js';
 
@@ -22,9 +23,16 @@ export interface ConnectionInfo {
   tsMicros: number;
 }
 
-export class Connection implements StreamSink, ActivityNode<Connection> {
+export class Connection implements StreamSink, ActivityNode<Connection>, TupleNode<Connection> {
   prev: Connection | null = null;
   next: Connection | null = null;
+  /** The endpoints of info, where the connection table (TupleTable) compares them in place. */
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly serverIp: string;
+  readonly serverPort: number;
+  slot = 0;
+  samePorts: Connection | null = null;
   lastSeenMicros: number;
   resetSeen = false;
   /** Removed from the table (closed): a second remove is a no-op. */
@@ -49,6 +57,10 @@ export class Connection implements StreamSink, ActivityNode<Connection> {
     budget: ReassemblyShared,
   ) {
     this.lastSeenMicros = info.tsMicros;
+    this.clientIp = info.client.ip;
+    this.clientPort = info.client.port;
+    this.serverIp = info.server.ip;
+    this.serverPort = info.server.port;
     this.halves = [new HalfStream(this, 0, budget), new HalfStream(this, 1, budget)];
   }
 

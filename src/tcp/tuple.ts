@@ -1,11 +1,12 @@
-// The connection table's key and the client/server guess for connections joined midstream.
+// A connection's tuple as a string (what the closed tuples are remembered by) and the
+// client/server guess for connections joined midstream.
 
 import type { Packet } from '../decode/packet.js';
 
 /**
  * One string per 4-tuple, the same for both directions: the endpoint with the higher port
  * (ties broken by address) goes first. Built from four parts, no sorting or allocation
- * beyond the string itself.
+ * beyond the string itself; only for a packet no open connection takes (TupleTable finds those).
  */
 export function tupleKey(p: Packet): string {
   const srcFirst = p.srcPort > p.dstPort || (p.srcPort === p.dstPort && p.srcIp >= p.dstIp);
