@@ -1,7 +1,7 @@
 // `make dist`: the release files, in dist/release/, from the builds scripts/build.mjs and
 // scripts/sea.mjs made:
 //   kubectl-tap_vX_linux_amd64.tar.gz  the single executable (no Node needed)
-//   kubectl-tap_vX_portable.tar.gz     the bundle and a launcher that needs Node >= 20
+//   kubectl-tap_vX_portable.tar.gz     the bundle (with its chunks/) and a launcher that needs Node >= 20
 //   kubectl-tap-X.tgz                  the npm package (no runtime dependencies)
 // and the krew manifest rendered from packaging/krew-manifest.template.yaml with the real
 // sha256 of each archive: krew-manifest.yaml at the top and dist/krew-index/plugins/tap.yaml,
@@ -9,7 +9,7 @@
 // RELEASE_URL (where the archives are published) and HOMEPAGE come from the environment.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -30,6 +30,7 @@ const portableArchive = `kubectl-tap_v${version}_portable.tar.gz`;
 archive(portableArchive, {
   'kubectl-tap': 'packaging/launcher.sh',
   'kubectl-tap.mjs': 'dist/kubectl-tap',
+  chunks: 'dist/chunks',
   'kubectl_complete-tap': 'packaging/kubectl_complete-tap',
   LICENSE: 'LICENSE',
 });
@@ -51,11 +52,18 @@ mkdirSync('dist/krew-index/plugins', { recursive: true });
 writeFileSync('dist/krew-index/plugins/tap.yaml', manifest);
 rmSync(stage, { recursive: true, force: true });
 
-/** A .tar.gz of `files` (name in the archive -> source), byte-for-byte the same on every run. */
+/**
+ * A .tar.gz of `files` (name in the archive -> source), byte-for-byte the same on every run.
+ * The bundle's chunks directory goes in whole, its files not executable.
+ */
 function archive(name, files) {
   const dir = join(stage, name.replace(/\.tar\.gz$/, ''));
   mkdirSync(dir, { recursive: true });
   for (const [to, from] of Object.entries(files)) {
+    if (to === 'chunks') {
+      copyChunks(join(dir, to));
+      continue;
+    }
     copyFileSync(from, join(dir, to));
     chmodSync(join(dir, to), from === 'LICENSE' ? 0o644 : 0o755);
   }
@@ -67,6 +75,7 @@ function npmPackage() {
   const dir = join(stage, 'npm');
   mkdirSync(dir, { recursive: true });
   copyFileSync('dist/kubectl-tap', join(dir, 'kubectl-tap.mjs'));
+  copyChunks(join(dir, 'chunks'));
   copyFileSync('packaging/kubectl_complete-tap', join(dir, 'kubectl_complete-tap'));
   for (const f of ['LICENSE', 'README.md']) copyFileSync(f, join(dir, f));
   const manifest = {
@@ -77,10 +86,17 @@ function npmPackage() {
     type: 'module',
     bin: { 'kubectl-tap': 'kubectl-tap.mjs', 'kubectl_complete-tap': 'kubectl_complete-tap' },
     engines: pkg.engines,
-    files: ['kubectl-tap.mjs', 'kubectl_complete-tap'],
+    files: ['kubectl-tap.mjs', 'chunks', 'kubectl_complete-tap'],
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   run('npm', ['pack', '--silent', '--pack-destination', release, dir]);
+}
+
+/** dist/chunks (scripts/build.mjs: the code each command loads when it runs) into `to`. */
+function copyChunks(to) {
+  cpSync('dist/chunks', to, { recursive: true });
+  chmodSync(to, 0o755);
+  for (const f of readdirSync(to)) chmodSync(join(to, f), 0o644);
 }
 
 function render(template, values) {

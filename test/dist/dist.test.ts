@@ -157,7 +157,8 @@ describe('make dist', { skip }, () => {
   test('linux/arm64, darwin: the portable archive, installed as krew does, runs with Node from PATH and says so without it', () => {
     const platform = manifest.spec!.platforms!.find((p) => selectorMatches(p.selector!, { os: 'darwin', arch: 'arm64' }))!;
     const { binDir, installDir } = krewInstall(join(release, basename(platform.uri!)), platform, 'tap', tempDir('krew-root-'));
-    assert.deepEqual(readdirSync(installDir).sort(), ['LICENSE', 'kubectl-tap', 'kubectl-tap.mjs', 'kubectl_complete-tap']);
+    assert.deepEqual(readdirSync(installDir).sort(), ['LICENSE', 'chunks', 'kubectl-tap', 'kubectl-tap.mjs', 'kubectl_complete-tap']);
+    assert.deepEqual(readdirSync(join(installDir, 'chunks')).sort(), readdirSync(join(repoRoot, 'dist/chunks')).sort());
     const shellTools = ['sh', 'readlink', 'dirname', 'sed'];
     const withNode = { HOME: tempDir('tap-home-'), PATH: [binDir, toolDir(['kubectl', 'node', ...shellTools])].join(delimiter) };
     const version = spawnSync(kubectl, ['tap', 'version', '--client'], { env: withNode, encoding: 'utf8' });
@@ -183,7 +184,9 @@ describe('make dist', { skip }, () => {
   test('npm: the package has no dependencies or test files, and installs offline into a prefix with a working kubectl-tap', () => {
     const tarball = join(release, `kubectl-tap-${pkg.version}.tgz`);
     const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    assert.deepEqual(listing.sort(), ['package/LICENSE', 'package/README.md', 'package/kubectl-tap.mjs', 'package/kubectl_complete-tap', 'package/package.json']);
+    const chunks = readdirSync(join(repoRoot, 'dist/chunks')).map((f) => `package/chunks/${f}`);
+    assert.ok(chunks.length > 0, 'dist/chunks is empty');
+    assert.deepEqual(listing.sort(), ['package/LICENSE', 'package/README.md', ...chunks, 'package/kubectl-tap.mjs', 'package/kubectl_complete-tap', 'package/package.json'].sort());
     const packed = JSON.parse(spawnSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }).stdout);
     for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies', 'scripts']) assert.equal(packed[field], undefined, field);
 
