@@ -13,8 +13,11 @@ export const lazyNodeBuiltins = {
   name: 'lazy-node-builtins',
   setup(build) {
     build.onResolve({ filter: /^[a-z_/0-9:]+$/ }, (args) => {
+      // An `await import('node:crypto')` is lazy already, and wants the module's named exports,
+      // which a CommonJS stand-in would only give as `default`: left to Node.
+      if (args.kind === 'dynamic-import' || args.namespace === 'lazy-node-builtin') return undefined;
       const name = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
-      if (!builtins.has(name) || args.namespace === 'lazy-node-builtin') return undefined;
+      if (!builtins.has(name)) return undefined;
       return { path: name, namespace: 'lazy-node-builtin' };
     });
     // A CommonJS module of one line: esbuild wraps it to run on first use, and named imports
