@@ -23,7 +23,7 @@ const SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=8 --expose-gc --he
 // command's code loads from dist/chunks/ when it runs, so `read` never compiles the cluster
 // client (@kubernetes/client-node and what it brings, 3 MB of the 5.4 MB) nor Graphviz.
 // V8 reads all of a file it is given, even the functions it compiles later: one file took
-// `read` of an empty capture 0.24 s of CPU, the split bundle 0.19 s (farm-bench, see the commit).
+// `read` of an empty capture 0.235 s of CPU, the split bundle 0.160 s (farm-bench, 40 pairs).
 rmSync('dist/chunks', { recursive: true, force: true });
 await build({
   entryPoints: { 'kubectl-tap': 'cmd/main.ts' },

@@ -9,7 +9,7 @@
 // RELEASE_URL (where the archives are published) and HOMEPAGE come from the environment.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -54,14 +54,14 @@ rmSync(stage, { recursive: true, force: true });
 
 /**
  * A .tar.gz of `files` (name in the archive -> source), byte-for-byte the same on every run.
- * The bundle's chunks directory goes in whole, its files not executable.
+ * A directory (the bundle's chunks) goes in whole, its files not executable.
  */
 function archive(name, files) {
   const dir = join(stage, name.replace(/\.tar\.gz$/, ''));
   mkdirSync(dir, { recursive: true });
   for (const [to, from] of Object.entries(files)) {
-    if (to === 'chunks') {
-      copyChunks(join(dir, to));
+    if (statSync(from).isDirectory()) {
+      copyDirectory(from, join(dir, to));
       continue;
     }
     copyFileSync(from, join(dir, to));
@@ -75,7 +75,7 @@ function npmPackage() {
   const dir = join(stage, 'npm');
   mkdirSync(dir, { recursive: true });
   copyFileSync('dist/kubectl-tap', join(dir, 'kubectl-tap.mjs'));
-  copyChunks(join(dir, 'chunks'));
+  copyDirectory('dist/chunks', join(dir, 'chunks'));
   copyFileSync('packaging/kubectl_complete-tap', join(dir, 'kubectl_complete-tap'));
   for (const f of ['LICENSE', 'README.md']) copyFileSync(f, join(dir, f));
   const manifest = {
@@ -92,9 +92,9 @@ function npmPackage() {
   run('npm', ['pack', '--silent', '--pack-destination', release, dir]);
 }
 
-/** dist/chunks (scripts/build.mjs: the code each command loads when it runs) into `to`. */
-function copyChunks(to) {
-  cpSync('dist/chunks', to, { recursive: true });
+/** A flat directory such as dist/chunks (scripts/build.mjs: the code each command loads when it runs). */
+function copyDirectory(from, to) {
+  cpSync(from, to, { recursive: true });
   chmodSync(to, 0o755);
   for (const f of readdirSync(to)) chmodSync(join(to, f), 0o644);
 }
